@@ -1,0 +1,40 @@
+/**
+ * Options accepted by every asynchronous public method.
+ */
+export interface AbortOptions {
+  /** Cancels the operation; it then rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A stateful service. `start()` and `stop()` are idempotent; after `stop()` resolves the
+ * service holds no socket, timer or handle that keeps the process alive.
+ */
+export interface Startable {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+/** True when `value` has `start` and `stop` methods. */
+export function isStartable(value: unknown): value is Startable {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Startable).start === 'function' &&
+    typeof (value as Startable).stop === 'function'
+  );
+}
+
+/**
+ * Combines a caller's signal with an owner's shutdown signal and an optional timeout into one.
+ *
+ * @example
+ * ```ts
+ * const signal = combineSignals(options.signal, this.shutdown.signal, AbortSignal.timeout(30_000))
+ * ```
+ */
+export function combineSignals(...signals: Array<AbortSignal | undefined>): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length === 1) return present[0] as AbortSignal;
+  return AbortSignal.any(present);
+}
