@@ -1,0 +1,200 @@
+// `npm run natlab -- <command>`:
+//   up                 build the lab, print it, hold until Ctrl-C, tear down
+//   clean              remove namespaces left by crashed runs
+//   validate [opts]    the 4×4 matrix with raw node-datachannel peers (lab check, no detr code)
+//   matrix [opts]      the 4×4 matrix through detr's WebRTC transport; --out writes the markdown
+// Options: --attempts N, --cells open:symmetric,..., --out <file>, --json, --timeout-ms N
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { attempt, startAgent, type Agent } from './driver.js';
+import { cleanupStaleLabs, createLab, turnRestCredential, type Lab } from './lab.js';
+import { allCells, formatMatrix, summarize, type Cell } from './matrix.js';
+import { NAT_KINDS, type NatKind } from './plan.js';
+import { labSupport } from './sys.js';
+import type { AgentIceServer, AttemptResult } from './agents/proto.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    attempts: { type: 'string', default: '3' },
+    cells: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string', default: '15000' },
+    'keep-logs': { type: 'boolean', default: false },
+  },
+});
+const command = positionals[0] ?? 'help';
+
+function parseCells(text: string | undefined): Array<[NatKind, NatKind]> {
+  if (text === undefined) return allCells();
+  return text.split(',').map((pair) => {
+    const [a, b] = pair.split(':') as [NatKind, NatKind];
+    if (!NAT_KINDS.includes(a) || !NAT_KINDS.includes(b)) throw new RangeError(`bad cell ${pair}`);
+    return [a, b];
+  });
+}
+
+function iceServers(lab: Lab): AgentIceServer[] {
+  const cred = turnRestCredential(lab.turn.secret, 'natlab', 3600);
+  return [
+    { hostname: lab.turn.listen[0], port: lab.turn.port },
+    {
+      hostname: lab.turn.listen[0],
+      port: lab.turn.port,
+      username: cred.username,
+      password: cred.password,
+      relayType: 'TurnUdp',
+    },
+  ];
+}
+
+/** Starts one agent per site; the dialer of kind k is its first site, the listener its second. */
+async function startSites(
+  lab: Lab,
+  script: string,
+  init: (lab: Lab, site: string) => Record<string, unknown>,
+): Promise<Map<string, Agent>> {
+  const agents = new Map<string, Agent>();
+  await Promise.all(
+    lab.hosts
+      .filter((h) => h.name.startsWith('site'))
+      .map(async (h) => agents.set(h.name, await startAgent(lab, h, script, init(lab, h.name)))),
+  );
+  return agents;
+}
+
+function siteOf(lab: Lab, kind: NatKind, index: number): string {
+  const sites = lab.hosts.filter((h) => h.name.startsWith('site') && h.kind === kind);
+  const h = sites[index];
+  if (h === undefined) throw new RangeError(`no site ${index} of kind ${kind}`);
+  return h.name;
+}
+
+async function runCells(
+  lab: Lab,
+  agents: Map<string, Agent>,
+  cells: Array<[NatKind, NatKind]>,
+  attempts: number,
+  options: { policy: 'all' | 'relay'; timeoutMs: number },
+  label: string,
+): Promise<Cell[]> {
+  const out: Cell[] = [];
+  for (const [d, l] of cells) {
+    const dialer = agents.get(siteOf(lab, d, 0)) as Agent;
+    const listener = agents.get(siteOf(lab, l, 1)) as Agent;
+    const results: AttemptResult[] = [];
+    for (let i = 0; i < attempts; i++) results.push(await attempt(dialer, listener, options));
+    const cell = { dialer: d, listener: l, results };
+    const s = summarize(cell);
+    process.stderr.write(
+      `${label} ${d} → ${l}: ${s.connected}/${s.attempts} direct ${s.direct} relayed ${s.relayed} ` +
+        `p50 ${s.ttfbP50Ms?.toFixed(0) ?? '—'} ms ${s.errors.join('; ')}\n`,
+    );
+    out.push(cell);
+  }
+  return out;
+}
+
+async function withLab<T>(fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const support = labSupport();
+  if (!support.ok) throw new Error(support.why);
+  const lab = await createLab({ keepLogs: values['keep-logs'] });
+  const stop = (): void => {
+    void lab.close().then(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function main(): Promise<number> {
+  const attempts = Number(values.attempts);
+  const timeoutMs = Number(values['timeout-ms']);
+  switch (command) {
+    case 'clean': {
+      const removed = cleanupStaleLabs();
+      console.log(removed.length === 0 ? 'nothing to clean' : `removed ${removed.join(' ')}`);
+      return 0;
+    }
+    case 'up':
+      return withLab(async (lab) => {
+        console.log(`lab ${lab.plan.runId}: logs in ${lab.dir}`);
+        console.log(
+          `coturn ${lab.turn.ns}: ${lab.turn.listen.join(', ')}:${lab.turn.port} relay ${lab.turn.relayIp} (REST secret ${lab.turn.secret})`,
+        );
+        for (const h of lab.hosts) {
+          console.log(
+            `${h.name.padEnd(8)} ${h.kind.padEnd(16)} ${h.ns} ${h.address} (public ${h.publicAddress})`,
+          );
+        }
+        console.log(
+          'run commands with: ip netns exec <ns> <command>; Ctrl-C tears everything down',
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        return 0;
+      });
+    case 'validate':
+      return withLab(async (lab) => {
+        const ice = iceServers(lab);
+        const agents = await startSites(lab, 'raw-agent.ts', (l, site) => ({
+          bindAddress: l.host(site).address,
+          iceServers: ice,
+        }));
+        try {
+          const cells = parseCells(values.cells);
+          const all = await runCells(
+            lab,
+            agents,
+            cells,
+            attempts,
+            { policy: 'all', timeoutMs },
+            'all',
+          );
+          const relay = await runCells(
+            lab,
+            agents,
+            cells,
+            attempts,
+            { policy: 'relay', timeoutMs },
+            'relay',
+          );
+          const md =
+            formatMatrix(all, 'raw node-datachannel, iceTransportPolicy "all" (STUN + TURN)') +
+            '\n' +
+            formatMatrix(relay, 'raw node-datachannel, iceTransportPolicy "relay" (TURN only)');
+          if (values.json) console.log(JSON.stringify({ all, relay }));
+          else console.log(md);
+          if (values.out !== undefined) writeFileSync(values.out, md);
+          const failed = [...all, ...relay].filter(
+            (c) => summarize(c).connected < c.results.length,
+          );
+          return failed.length === 0 ? 0 : 1;
+        } finally {
+          await Promise.all([...agents.values()].map((a) => a.stop()));
+        }
+      });
+    default:
+      console.log(
+        'usage: natlab up | clean | validate | matrix [--attempts N] [--cells a:b,...] [--out file] [--json]',
+      );
+      return command === 'help' ? 0 : 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
