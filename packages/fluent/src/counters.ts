@@ -1,0 +1,47 @@
+import type { Counters } from './entry.js';
+import { Histogram } from './histogram.js';
+import type { QueueStats } from './types.js';
+
+export function newCounters(): Counters {
+  return {
+    depth: 0,
+    bytes: 0,
+    sent: 0,
+    sentBytes: 0,
+    dropped: 0,
+    rejected: 0,
+    cancelled: 0,
+    failed: 0,
+    wait: new Histogram(),
+  };
+}
+
+/** Adds (`sign` = 1) or removes (`sign` = -1) one queued message of `bytes`. */
+export function queued(c: Counters, bytes: number, sign: 1 | -1): void {
+  c.depth += sign;
+  c.bytes += sign * bytes;
+}
+
+/** Records one message handed to the sink after waiting `waitMs`. */
+export function sent(c: Counters, bytes: number, waitMs: number): void {
+  c.depth--;
+  c.bytes -= bytes;
+  c.sent++;
+  c.sentBytes += bytes;
+  c.wait.record(waitMs);
+}
+
+export function toStats(c: Counters): QueueStats {
+  return {
+    depth: c.depth,
+    bytes: c.bytes,
+    sent: c.sent,
+    sentBytes: c.sentBytes,
+    dropped: c.dropped,
+    rejected: c.rejected,
+    cancelled: c.cancelled,
+    failed: c.failed,
+    waitP50Ms: c.wait.percentile(50),
+    waitP99Ms: c.wait.percentile(99),
+  };
+}
