@@ -28,6 +28,8 @@ export { sealSecret, openSecret, isSealedEnvelope } from './sealed.js';
 export { createMemoryStore, openMemoryStore } from './memory.js';
 export type { LmdbStore, LmdbStoreInit } from './lmdb/store.js';
 export { createLmdbStore, openLmdbStore } from './lmdb/store.js';
+export type { SalvageReport } from './lmdb/salvage.js';
+export { salvageStore } from './lmdb/salvage.js';
 export type { CorruptionReason } from './errors.js';
 export {
   StoreLockedError,

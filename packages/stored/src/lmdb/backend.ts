@@ -10,8 +10,8 @@ export type Durability = 'flushed' | 'committed';
 
 export interface LmdbBackend extends Backend {
   readonly env: RootDatabase<Buffer, Buffer>;
-  /** Copies the environment to `file` (lmdb's own hot backup). */
-  backup(file: string, compact: boolean): Promise<void>;
+  /** Copies the environment into the existing, empty directory `dir` (lmdb's hot backup). */
+  backup(dir: string, compact: boolean): Promise<void>;
   stats(): { lastPageNumber: number; pageSize: number };
 }
 
@@ -97,7 +97,7 @@ export function openLmdbBackend(
       if (opts.durability === 'flushed') await env.flushed;
       return result;
     },
-    backup: (file, compact) => env.backup(file, compact),
+    backup: (target, compact) => env.backup(target, compact),
     stats() {
       const s = env.getStats() as { lastPageNumber: number; pageSize: number };
       return { lastPageNumber: s.lastPageNumber, pageSize: s.pageSize };

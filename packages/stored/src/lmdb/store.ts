@@ -184,7 +184,7 @@ export function createLmdbStore(components: StoreComponents, init: LmdbStoreInit
         throw new TypeError(`${targetDir} already holds a store`);
       }
       mkdirSync(targetDir, { recursive: true, mode: 0o700 });
-      await b.backup(join(targetDir, DATA_FILE), options.compact === true);
+      await b.backup(targetDir, options.compact === true);
       copyFileSync(join(dir, MANIFEST_FILE), join(targetDir, MANIFEST_FILE));
     },
   });
