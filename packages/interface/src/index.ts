@@ -38,3 +38,5 @@ export type {
 } from './transport.js';
 export type { ConnectionGate, PeerReporter, PenaltyReason } from './peers.js';
 export { noopPeerReporter, openGate } from './peers.js';
+export type { ConnectionTracker } from './connection-tracker.js';
+export { noopConnectionTracker } from './connection-tracker.js';
