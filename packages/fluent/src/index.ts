@@ -27,3 +27,4 @@ export { QueueFullError, MessageDroppedError, SinkError } from './errors.js';
 export const packageInfo = { name: '@detr/fluent', layer: 'core' } as const;
 export { createInboundLimiter } from './inbound.js';
 export type { InboundComponents, InboundInit, InboundLimiter, InboundStats } from './inbound.js';
+export { streamSink } from './stream-sink.js';

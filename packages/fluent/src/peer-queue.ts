@@ -126,11 +126,10 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
         aprev: undefined,
         anext: undefined,
       };
-      if (this.noWaitersUpTo(level) && this.fits(level, bytes)) return this.admit(e);
+      const clear = this.noWaitersUpTo(level);
+      if (clear && this.fits(level, bytes)) return this.admit(e);
       const policy = cfg.policy[level];
-      if (policy === 'drop-oldest' && this.noWaitersUpTo(level) && this.dropFor(level, bytes)) {
-        return this.admit(e);
-      }
+      if (policy === 'drop-oldest' && this.dropFor(level, bytes, !clear)) return this.admit(e);
       if (policy === 'wait' && this.waiting < cfg.maxWaiting) return this.wait(e);
       this.count(e, 'rejected');
       e.state = GONE;
@@ -151,19 +150,22 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     );
   }
 
-  /** Drops the oldest messages of `level` until one of `bytes` fits; false (nothing dropped) if it can't. */
-  private dropFor(level: number, bytes: number): boolean {
+  /**
+   * Drops the oldest messages of `level` until one of `bytes` fits; false (nothing dropped) if it
+   * can't. With `replaceOnly` (more urgent callers are waiting) the new message may only take the
+   * place of what it drops, never room those callers wait for.
+   */
+  private dropFor(level: number, bytes: number, replaceOnly: boolean): boolean {
     const cfg = this.core.config;
     const age = this.age[level] as List;
     let depth = this.depth;
     let total = this.bytes;
     let victims = 0;
     for (let v = age.head; ; v = v.anext) {
-      if (
+      const fits =
         depth < (cfg.capMessages[level] as number) &&
-        total + bytes <= (cfg.capBytes[level] as number)
-      )
-        break;
+        total + bytes <= (cfg.capBytes[level] as number);
+      if (fits && (!replaceOnly || (victims > 0 && total + bytes <= this.bytes))) break;
       if (v === undefined) return false;
       depth--;
       total -= v.bytes;

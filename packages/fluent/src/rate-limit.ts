@@ -23,10 +23,10 @@ const positive = (name: string, v: number | undefined, fallback: number): number
 
 /**
  * A token bucket on an injected clock, with two dimensions (messages, bytes). It works on credit:
- * a message may go while at least one message token is left and the byte balance is not negative;
- * it then takes its full size, possibly driving the byte balance below zero. A message larger than
- * the burst is therefore never stuck, and the long-run rate is exact; a burst may exceed
- * `burstBytes` by at most one message.
+ * a message may go while at least one message token is left and the byte balance is positive; it
+ * then takes its full size, possibly driving the byte balance below zero, which later messages
+ * wait out. A message larger than the burst is therefore never stuck, and the long-run rate is
+ * exact; a burst may exceed `burstBytes` by less than one message.
  */
 export class TokenBucket {
   private readonly msgRate: number;
@@ -78,7 +78,7 @@ export class TokenBucket {
   /** True when a message may go now. */
   ready(nowMs: number): boolean {
     this.refill(nowMs);
-    return this.msgs >= 1 && this.bytes >= 0;
+    return this.msgs >= 1 && this.bytes > 0;
   }
 
   /** Charges one message of `bytes` (call after {@link ready} said yes). */
@@ -101,7 +101,8 @@ export class TokenBucket {
     this.refill(nowMs);
     let wait = 0;
     if (this.msgs < 1) wait = Math.max(wait, ((1 - this.msgs) * 1000) / this.msgRate);
-    if (this.bytes < 0) wait = Math.max(wait, (-this.bytes * 1000) / this.byteRate);
+    if (this.bytes <= 0)
+      wait = Math.max(wait, Math.floor((-this.bytes * 1000) / this.byteRate) + 1);
     return wait === 0 ? 0 : Math.max(1, Math.ceil(wait));
   }
 
