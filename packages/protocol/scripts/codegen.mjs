@@ -292,8 +292,13 @@ function limitsNote(f) {
   return notes.length ? [`Field ${f.id}; ${notes.join(', ')}.`] : [`Field ${f.id}.`];
 }
 
+/** Whether an encoder must be given the field (required, exact length, minimum length). */
+function mustSet(f) {
+  return !f.repeated && !f.oneof && (f.required === true || f.len !== undefined || (f.minLen ?? 0) > 0);
+}
+
 function fieldLines(f, init) {
-  const optional = init || (f.kind === 'message' && !f.required && !f.repeated);
+  const optional = init ? !mustSet(f) : f.kind === 'message' && !f.required && !f.repeated;
   return [
     ...doc(f.comment, '  ', limitsNote(f)),
     `  ${f.name}${optional ? '?' : ''}: ${tsType(f, init)};`,

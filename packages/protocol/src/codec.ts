@@ -124,8 +124,27 @@ export function defineCodec<T, I>(name: string): MessageCodec<T, I> {
 }
 
 const byTypeCode = new Map<number, MessageCodec<unknown, unknown>>();
+const byName = new Map<string, MessageCodec<unknown, unknown>>();
 for (const schema of Object.values(MESSAGES)) {
-  if (schema.typeCode !== undefined) byTypeCode.set(schema.typeCode, new Codec(schema));
+  const codec = new Codec<unknown, unknown>(schema);
+  byName.set(schema.name, codec);
+  if (schema.typeCode !== undefined) byTypeCode.set(schema.typeCode, codec);
+}
+
+/**
+ * The codec of a message by name, for generic tools (fuzzers, inspectors); code that knows the
+ * message uses its named export (`MuxData`, ...) instead.
+ *
+ * @throws {RangeError} for a name that is not in the schema
+ * @example
+ * ```ts
+ * const message = codecForName('DhtRecord').decode(bytes)
+ * ```
+ */
+export function codecForName(name: string): MessageCodec<unknown, unknown> {
+  const c = byName.get(name);
+  if (c === undefined) throw new RangeError(`no message ${name} in the schema`);
+  return c;
 }
 
 /**

@@ -19,7 +19,7 @@ export {
 export type { ProtocolErrorCode, ProtocolErrorContext } from './errors.js';
 
 export type { MessageCodec, DecodeOptions } from './codec.js';
-export { codecForType, TYPE_CODES } from './codec.js';
+export { codecForName, codecForType, TYPE_CODES } from './codec.js';
 export { DEFAULT_MAX_ELEMENTS } from './validate.js';
 export type { FieldKind, FieldSchema, MessageSchema, EnumSchema } from './schema-types.js';
 export { MESSAGES as SCHEMA, ENUMS as ENUM_SCHEMA } from './gen/schema.js';

@@ -263,16 +263,16 @@ export interface AccessTokenInit {
   /**
    * Field 1; at least 1 byte, at most 32 bytes.
    */
-  tokenId?: Uint8Array;
+  tokenId: Uint8Array;
   /**
    * Field 2; exactly 32 bytes.
    */
-  networkId?: Uint8Array;
+  networkId: Uint8Array;
   /**
    * PeerId (binary form) the token is bound to.
    * Field 3; at least 1 byte, at most 64 bytes.
    */
-  peer?: Uint8Array;
+  peer: Uint8Array;
   /**
    * Field 4; at most 2^53 - 1.
    */
@@ -280,7 +280,7 @@ export interface AccessTokenInit {
   /**
    * Field 5; required, at most 2^53 - 1.
    */
-  expiresAtMs?: number;
+  expiresAtMs: number;
   /**
    * Field 6; at most 64 bytes, at most 32 elements.
    */
@@ -298,7 +298,10 @@ export interface AccessTokenInit {
  * const again = AccessToken.decode(bytes)
  * ```
  */
-export const AccessToken: MessageCodec<AccessToken, AccessTokenInit> = defineCodec<AccessToken, AccessTokenInit>('AccessToken');
+export const AccessToken: MessageCodec<AccessToken, AccessTokenInit> = defineCodec<
+  AccessToken,
+  AccessTokenInit
+>('AccessToken');
 
 /**
  * A decoded `detr.dht.DhtFindNodeRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -316,7 +319,7 @@ export interface DhtFindNodeRequestInit {
   /**
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  key?: Uint8Array;
+  key: Uint8Array;
 }
 
 /**
@@ -330,7 +333,8 @@ export interface DhtFindNodeRequestInit {
  * const again = DhtFindNodeRequest.decode(bytes)
  * ```
  */
-export const DhtFindNodeRequest: MessageCodec<DhtFindNodeRequest, DhtFindNodeRequestInit> = defineCodec<DhtFindNodeRequest, DhtFindNodeRequestInit>('DhtFindNodeRequest');
+export const DhtFindNodeRequest: MessageCodec<DhtFindNodeRequest, DhtFindNodeRequestInit> =
+  defineCodec<DhtFindNodeRequest, DhtFindNodeRequestInit>('DhtFindNodeRequest');
 
 /**
  * A decoded `detr.dht.DhtFindValueRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -348,7 +352,7 @@ export interface DhtFindValueRequestInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  key?: Uint8Array;
+  key: Uint8Array;
 }
 
 /**
@@ -362,18 +366,17 @@ export interface DhtFindValueRequestInit {
  * const again = DhtFindValueRequest.decode(bytes)
  * ```
  */
-export const DhtFindValueRequest: MessageCodec<DhtFindValueRequest, DhtFindValueRequestInit> = defineCodec<DhtFindValueRequest, DhtFindValueRequestInit>('DhtFindValueRequest');
+export const DhtFindValueRequest: MessageCodec<DhtFindValueRequest, DhtFindValueRequestInit> =
+  defineCodec<DhtFindValueRequest, DhtFindValueRequestInit>('DhtFindValueRequest');
 
 /**
  * A decoded `detr.dht.DhtPingRequest`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface DhtPingRequest {
-}
+export interface DhtPingRequest {}
 
 /** What {@link DhtPingRequest}'s encoder accepts: every field optional (absent = default). */
-export interface DhtPingRequestInit {
-}
+export interface DhtPingRequestInit {}
 
 /**
  * Encoder and validating decoder of `detr.dht.DhtPingRequest`.
@@ -386,7 +389,10 @@ export interface DhtPingRequestInit {
  * const again = DhtPingRequest.decode(bytes)
  * ```
  */
-export const DhtPingRequest: MessageCodec<DhtPingRequest, DhtPingRequestInit> = defineCodec<DhtPingRequest, DhtPingRequestInit>('DhtPingRequest');
+export const DhtPingRequest: MessageCodec<DhtPingRequest, DhtPingRequestInit> = defineCodec<
+  DhtPingRequest,
+  DhtPingRequestInit
+>('DhtPingRequest');
 
 /**
  * A DHT record: the body of a SignedEnvelope (payload_type 50, signer = publisher).
@@ -427,7 +433,7 @@ export interface DhtRecordInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  key?: Uint8Array;
+  key: Uint8Array;
   /**
    * Field 2; at most 65536 bytes.
    */
@@ -449,7 +455,7 @@ export interface DhtRecordInit {
   /**
    * Field 6; exactly 32 bytes.
    */
-  networkId?: Uint8Array;
+  networkId: Uint8Array;
 }
 
 /**
@@ -463,7 +469,10 @@ export interface DhtRecordInit {
  * const again = DhtRecord.decode(bytes)
  * ```
  */
-export const DhtRecord: MessageCodec<DhtRecord, DhtRecordInit> = defineCodec<DhtRecord, DhtRecordInit>('DhtRecord');
+export const DhtRecord: MessageCodec<DhtRecord, DhtRecordInit> = defineCodec<
+  DhtRecord,
+  DhtRecordInit
+>('DhtRecord');
 
 /**
  * A decoded `detr.dht.DhtRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -505,7 +514,10 @@ export type DhtRequestInit = {
  * const again = DhtRequest.decode(bytes)
  * ```
  */
-export const DhtRequest: MessageCodec<DhtRequest, DhtRequestInit> = defineCodec<DhtRequest, DhtRequestInit>('DhtRequest');
+export const DhtRequest: MessageCodec<DhtRequest, DhtRequestInit> = defineCodec<
+  DhtRequest,
+  DhtRequestInit
+>('DhtRequest');
 
 /**
  * A decoded `detr.dht.DhtResponse`: every scalar present (proto3 defaults filled in), 64-bit
@@ -573,7 +585,10 @@ export interface DhtResponseInit {
  * const again = DhtResponse.decode(bytes)
  * ```
  */
-export const DhtResponse: MessageCodec<DhtResponse, DhtResponseInit> = defineCodec<DhtResponse, DhtResponseInit>('DhtResponse');
+export const DhtResponse: MessageCodec<DhtResponse, DhtResponseInit> = defineCodec<
+  DhtResponse,
+  DhtResponseInit
+>('DhtResponse');
 
 /**
  * A decoded `detr.dht.DhtStoreRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -593,7 +608,7 @@ export interface DhtStoreRequestInit {
    * A SignedEnvelope whose body is a DhtRecord.
    * Field 1; required.
    */
-  record?: SignedEnvelopeInit;
+  record: SignedEnvelopeInit;
 }
 
 /**
@@ -607,7 +622,10 @@ export interface DhtStoreRequestInit {
  * const again = DhtStoreRequest.decode(bytes)
  * ```
  */
-export const DhtStoreRequest: MessageCodec<DhtStoreRequest, DhtStoreRequestInit> = defineCodec<DhtStoreRequest, DhtStoreRequestInit>('DhtStoreRequest');
+export const DhtStoreRequest: MessageCodec<DhtStoreRequest, DhtStoreRequestInit> = defineCodec<
+  DhtStoreRequest,
+  DhtStoreRequestInit
+>('DhtStoreRequest');
 
 /**
  * AutoNAT: "dial me back on one of these addresses".
@@ -650,7 +668,10 @@ export interface DialBackRequestInit {
  * const again = DialBackRequest.decode(bytes)
  * ```
  */
-export const DialBackRequest: MessageCodec<DialBackRequest, DialBackRequestInit> = defineCodec<DialBackRequest, DialBackRequestInit>('DialBackRequest');
+export const DialBackRequest: MessageCodec<DialBackRequest, DialBackRequestInit> = defineCodec<
+  DialBackRequest,
+  DialBackRequestInit
+>('DialBackRequest');
 
 /**
  * A decoded `detr.nat.DialBackResponse`: every scalar present (proto3 defaults filled in), 64-bit
@@ -677,7 +698,7 @@ export interface DialBackResponseInit {
   /**
    * Field 1; required.
    */
-  status?: DialBackStatus;
+  status: DialBackStatus;
   /**
    * The address that was dialled successfully.
    * Field 2; at most 256 bytes.
@@ -700,7 +721,10 @@ export interface DialBackResponseInit {
  * const again = DialBackResponse.decode(bytes)
  * ```
  */
-export const DialBackResponse: MessageCodec<DialBackResponse, DialBackResponseInit> = defineCodec<DialBackResponse, DialBackResponseInit>('DialBackResponse');
+export const DialBackResponse: MessageCodec<DialBackResponse, DialBackResponseInit> = defineCodec<
+  DialBackResponse,
+  DialBackResponseInit
+>('DialBackResponse');
 
 /**
  * A decoded `detr.gossip.GossipControl`: every scalar present (proto3 defaults filled in), 64-bit
@@ -756,7 +780,10 @@ export interface GossipControlInit {
  * const again = GossipControl.decode(bytes)
  * ```
  */
-export const GossipControl: MessageCodec<GossipControl, GossipControlInit> = defineCodec<GossipControl, GossipControlInit>('GossipControl');
+export const GossipControl: MessageCodec<GossipControl, GossipControlInit> = defineCodec<
+  GossipControl,
+  GossipControlInit
+>('GossipControl');
 
 /**
  * "Add me to your mesh for this topic."
@@ -775,7 +802,7 @@ export interface GossipGraftInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  topic?: string;
+  topic: string;
 }
 
 /**
@@ -789,7 +816,10 @@ export interface GossipGraftInit {
  * const again = GossipGraft.decode(bytes)
  * ```
  */
-export const GossipGraft: MessageCodec<GossipGraft, GossipGraftInit> = defineCodec<GossipGraft, GossipGraftInit>('GossipGraft');
+export const GossipGraft: MessageCodec<GossipGraft, GossipGraftInit> = defineCodec<
+  GossipGraft,
+  GossipGraftInit
+>('GossipGraft');
 
 /**
  * "I have these message ids on this topic."
@@ -812,7 +842,7 @@ export interface GossipIHaveInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  topic?: string;
+  topic: string;
   /**
    * Field 2; at least 1 byte, at most 64 bytes, at most 5000 elements.
    */
@@ -830,7 +860,10 @@ export interface GossipIHaveInit {
  * const again = GossipIHave.decode(bytes)
  * ```
  */
-export const GossipIHave: MessageCodec<GossipIHave, GossipIHaveInit> = defineCodec<GossipIHave, GossipIHaveInit>('GossipIHave');
+export const GossipIHave: MessageCodec<GossipIHave, GossipIHaveInit> = defineCodec<
+  GossipIHave,
+  GossipIHaveInit
+>('GossipIHave');
 
 /**
  * "Send me these messages."
@@ -863,7 +896,10 @@ export interface GossipIWantInit {
  * const again = GossipIWant.decode(bytes)
  * ```
  */
-export const GossipIWant: MessageCodec<GossipIWant, GossipIWantInit> = defineCodec<GossipIWant, GossipIWantInit>('GossipIWant');
+export const GossipIWant: MessageCodec<GossipIWant, GossipIWantInit> = defineCodec<
+  GossipIWant,
+  GossipIWantInit
+>('GossipIWant');
 
 /**
  * A published message. `signed` is a SignedEnvelope whose body is a GossipPublish
@@ -887,11 +923,11 @@ export interface GossipMessageInit {
   /**
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  messageId?: Uint8Array;
+  messageId: Uint8Array;
   /**
    * Field 2; required.
    */
-  signed?: SignedEnvelopeInit;
+  signed: SignedEnvelopeInit;
 }
 
 /**
@@ -905,7 +941,10 @@ export interface GossipMessageInit {
  * const again = GossipMessage.decode(bytes)
  * ```
  */
-export const GossipMessage: MessageCodec<GossipMessage, GossipMessageInit> = defineCodec<GossipMessage, GossipMessageInit>('GossipMessage');
+export const GossipMessage: MessageCodec<GossipMessage, GossipMessageInit> = defineCodec<
+  GossipMessage,
+  GossipMessageInit
+>('GossipMessage');
 
 /**
  * "You are removed from my mesh for this topic; do not graft again before backoff_sec."
@@ -933,7 +972,7 @@ export interface GossipPruneInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  topic?: string;
+  topic: string;
   /**
    * Field 2.
    */
@@ -956,7 +995,10 @@ export interface GossipPruneInit {
  * const again = GossipPrune.decode(bytes)
  * ```
  */
-export const GossipPrune: MessageCodec<GossipPrune, GossipPruneInit> = defineCodec<GossipPrune, GossipPruneInit>('GossipPrune');
+export const GossipPrune: MessageCodec<GossipPrune, GossipPruneInit> = defineCodec<
+  GossipPrune,
+  GossipPruneInit
+>('GossipPrune');
 
 /**
  * The signed part of a published message.
@@ -988,12 +1030,12 @@ export interface GossipPublishInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  topic?: string;
+  topic: string;
   /**
    * Publisher PeerId (binary form).
    * Field 2; at least 1 byte, at most 64 bytes.
    */
-  from?: Uint8Array;
+  from: Uint8Array;
   /**
    * Field 3; at most 2^53 - 1.
    */
@@ -1015,7 +1057,10 @@ export interface GossipPublishInit {
  * const again = GossipPublish.decode(bytes)
  * ```
  */
-export const GossipPublish: MessageCodec<GossipPublish, GossipPublishInit> = defineCodec<GossipPublish, GossipPublishInit>('GossipPublish');
+export const GossipPublish: MessageCodec<GossipPublish, GossipPublishInit> = defineCodec<
+  GossipPublish,
+  GossipPublishInit
+>('GossipPublish');
 
 /**
  * A decoded `detr.gossip.GossipRpc`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1063,7 +1108,10 @@ export interface GossipRpcInit {
  * const again = GossipRpc.decode(bytes)
  * ```
  */
-export const GossipRpc: MessageCodec<GossipRpc, GossipRpcInit> = defineCodec<GossipRpc, GossipRpcInit>('GossipRpc');
+export const GossipRpc: MessageCodec<GossipRpc, GossipRpcInit> = defineCodec<
+  GossipRpc,
+  GossipRpcInit
+>('GossipRpc');
 
 /**
  * A decoded `detr.gossip.GossipSubscription`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1091,7 +1139,7 @@ export interface GossipSubscriptionInit {
   /**
    * Field 2; at least 1 byte, at most 256 bytes.
    */
-  topic?: string;
+  topic: string;
 }
 
 /**
@@ -1105,7 +1153,8 @@ export interface GossipSubscriptionInit {
  * const again = GossipSubscription.decode(bytes)
  * ```
  */
-export const GossipSubscription: MessageCodec<GossipSubscription, GossipSubscriptionInit> = defineCodec<GossipSubscription, GossipSubscriptionInit>('GossipSubscription');
+export const GossipSubscription: MessageCodec<GossipSubscription, GossipSubscriptionInit> =
+  defineCodec<GossipSubscription, GossipSubscriptionInit>('GossipSubscription');
 
 /**
  * A decoded `detr.handshake.HandshakePayload`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1145,12 +1194,12 @@ export interface HandshakePayloadInit {
    * Ed25519 identity public key.
    * Field 1; exactly 32 bytes.
    */
-  identityKey?: Uint8Array;
+  identityKey: Uint8Array;
   /**
    * Ed25519 signature by the identity key binding it to the sender's Noise static key.
    * Field 2; exactly 64 bytes.
    */
-  identitySig?: Uint8Array;
+  identitySig: Uint8Array;
   /**
    * The network access token: a SignedEnvelope whose body is an AccessToken (payload_type 4).
    * Field 3.
@@ -1179,7 +1228,10 @@ export interface HandshakePayloadInit {
  * const again = HandshakePayload.decode(bytes)
  * ```
  */
-export const HandshakePayload: MessageCodec<HandshakePayload, HandshakePayloadInit> = defineCodec<HandshakePayload, HandshakePayloadInit>('HandshakePayload');
+export const HandshakePayload: MessageCodec<HandshakePayload, HandshakePayloadInit> = defineCodec<
+  HandshakePayload,
+  HandshakePayloadInit
+>('HandshakePayload');
 
 /**
  * Hole-punch coordination over a relayed connection.
@@ -1203,7 +1255,7 @@ export interface HolePunchInit {
   /**
    * Field 1; required.
    */
-  type?: HolePunchType;
+  type: HolePunchType;
   /**
    * The sender's observed (public) addresses.
    * Field 2; at most 256 bytes, at most 32 elements.
@@ -1222,7 +1274,10 @@ export interface HolePunchInit {
  * const again = HolePunch.decode(bytes)
  * ```
  */
-export const HolePunch: MessageCodec<HolePunch, HolePunchInit> = defineCodec<HolePunch, HolePunchInit>('HolePunch');
+export const HolePunch: MessageCodec<HolePunch, HolePunchInit> = defineCodec<
+  HolePunch,
+  HolePunchInit
+>('HolePunch');
 
 /**
  * Acknowledges every seq <= cumulative_seq, and the listed seqs above it.
@@ -1295,7 +1350,7 @@ export interface MsgDataInit {
   /**
    * Field 1; at least 1 byte, at most 256 bytes.
    */
-  channel?: string;
+  channel: string;
   /**
    * Per-peer sequence number (sender side), starting at 1.
    * Field 2; at most 2^53 - 1.
@@ -1322,7 +1377,9 @@ export interface MsgDataInit {
  * const again = MsgData.decode(bytes)
  * ```
  */
-export const MsgData: MessageCodec<MsgData, MsgDataInit> = defineCodec<MsgData, MsgDataInit>('MsgData');
+export const MsgData: MessageCodec<MsgData, MsgDataInit> = defineCodec<MsgData, MsgDataInit>(
+  'MsgData',
+);
 
 /**
  * A decoded `detr.messaging.MsgPing`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1354,7 +1411,9 @@ export interface MsgPingInit {
  * const again = MsgPing.decode(bytes)
  * ```
  */
-export const MsgPing: MessageCodec<MsgPing, MsgPingInit> = defineCodec<MsgPing, MsgPingInit>('MsgPing');
+export const MsgPing: MessageCodec<MsgPing, MsgPingInit> = defineCodec<MsgPing, MsgPingInit>(
+  'MsgPing',
+);
 
 /**
  * A decoded `detr.messaging.MsgPong`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1386,7 +1445,9 @@ export interface MsgPongInit {
  * const again = MsgPong.decode(bytes)
  * ```
  */
-export const MsgPong: MessageCodec<MsgPong, MsgPongInit> = defineCodec<MsgPong, MsgPongInit>('MsgPong');
+export const MsgPong: MessageCodec<MsgPong, MsgPongInit> = defineCodec<MsgPong, MsgPongInit>(
+  'MsgPong',
+);
 
 /**
  * Stream data. The payload must stay the last field.
@@ -1409,7 +1470,7 @@ export interface MuxDataInit {
   /**
    * Field 1; required.
    */
-  streamId?: number;
+  streamId: number;
   /**
    * Field 2; at most 16777216 bytes.
    */
@@ -1427,7 +1488,9 @@ export interface MuxDataInit {
  * const again = MuxData.decode(bytes)
  * ```
  */
-export const MuxData: MessageCodec<MuxData, MuxDataInit> = defineCodec<MuxData, MuxDataInit>('MuxData');
+export const MuxData: MessageCodec<MuxData, MuxDataInit> = defineCodec<MuxData, MuxDataInit>(
+  'MuxData',
+);
 
 /**
  * The sender will send no more data on the stream (half-close).
@@ -1446,7 +1509,7 @@ export interface MuxFinInit {
   /**
    * Field 1; required.
    */
-  streamId?: number;
+  streamId: number;
 }
 
 /**
@@ -1510,7 +1573,10 @@ export interface MuxGoAwayInit {
  * const again = MuxGoAway.decode(bytes)
  * ```
  */
-export const MuxGoAway: MessageCodec<MuxGoAway, MuxGoAwayInit> = defineCodec<MuxGoAway, MuxGoAwayInit>('MuxGoAway');
+export const MuxGoAway: MessageCodec<MuxGoAway, MuxGoAwayInit> = defineCodec<
+  MuxGoAway,
+  MuxGoAwayInit
+>('MuxGoAway');
 
 /**
  * Opens a stream.
@@ -1544,12 +1610,12 @@ export interface MuxOpenInit {
   /**
    * Field 1; required.
    */
-  streamId?: number;
+  streamId: number;
   /**
    * Protocol name selected for the stream, e.g. "/detr/msg/1".
    * Field 2; at least 1 byte, at most 128 bytes.
    */
-  protocol?: string;
+  protocol: string;
   /**
    * Only the opener sends data.
    * Field 3.
@@ -1573,7 +1639,9 @@ export interface MuxOpenInit {
  * const again = MuxOpen.decode(bytes)
  * ```
  */
-export const MuxOpen: MessageCodec<MuxOpen, MuxOpenInit> = defineCodec<MuxOpen, MuxOpenInit>('MuxOpen');
+export const MuxOpen: MessageCodec<MuxOpen, MuxOpenInit> = defineCodec<MuxOpen, MuxOpenInit>(
+  'MuxOpen',
+);
 
 /**
  * Connection keepalive and RTT probe; the peer echoes the nonce in a MuxPong.
@@ -1606,7 +1674,9 @@ export interface MuxPingInit {
  * const again = MuxPing.decode(bytes)
  * ```
  */
-export const MuxPing: MessageCodec<MuxPing, MuxPingInit> = defineCodec<MuxPing, MuxPingInit>('MuxPing');
+export const MuxPing: MessageCodec<MuxPing, MuxPingInit> = defineCodec<MuxPing, MuxPingInit>(
+  'MuxPing',
+);
 
 /**
  * A decoded `detr.mux.MuxPong`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1638,7 +1708,9 @@ export interface MuxPongInit {
  * const again = MuxPong.decode(bytes)
  * ```
  */
-export const MuxPong: MessageCodec<MuxPong, MuxPongInit> = defineCodec<MuxPong, MuxPongInit>('MuxPong');
+export const MuxPong: MessageCodec<MuxPong, MuxPongInit> = defineCodec<MuxPong, MuxPongInit>(
+  'MuxPong',
+);
 
 /**
  * Abort a stream in both directions.
@@ -1665,7 +1737,7 @@ export interface MuxResetInit {
   /**
    * Field 1; required.
    */
-  streamId?: number;
+  streamId: number;
   /**
    * Field 2.
    */
@@ -1687,7 +1759,9 @@ export interface MuxResetInit {
  * const again = MuxReset.decode(bytes)
  * ```
  */
-export const MuxReset: MessageCodec<MuxReset, MuxResetInit> = defineCodec<MuxReset, MuxResetInit>('MuxReset');
+export const MuxReset: MessageCodec<MuxReset, MuxResetInit> = defineCodec<MuxReset, MuxResetInit>(
+  'MuxReset',
+);
 
 /**
  * Grants the peer more send credit.
@@ -1716,7 +1790,7 @@ export interface MuxWindowUpdateInit {
   /**
    * Field 2; required.
    */
-  creditBytes?: number;
+  creditBytes: number;
 }
 
 /**
@@ -1730,7 +1804,10 @@ export interface MuxWindowUpdateInit {
  * const again = MuxWindowUpdate.decode(bytes)
  * ```
  */
-export const MuxWindowUpdate: MessageCodec<MuxWindowUpdate, MuxWindowUpdateInit> = defineCodec<MuxWindowUpdate, MuxWindowUpdateInit>('MuxWindowUpdate');
+export const MuxWindowUpdate: MessageCodec<MuxWindowUpdate, MuxWindowUpdateInit> = defineCodec<
+  MuxWindowUpdate,
+  MuxWindowUpdateInit
+>('MuxWindowUpdate');
 
 /**
  * A decoded `detr.network.NetworkMetadata`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1761,7 +1838,7 @@ export interface NetworkMetadataInit {
   /**
    * Field 1; exactly 32 bytes.
    */
-  networkId?: Uint8Array;
+  networkId: Uint8Array;
   /**
    * Field 2; at most 128 bytes.
    */
@@ -1788,7 +1865,10 @@ export interface NetworkMetadataInit {
  * const again = NetworkMetadata.decode(bytes)
  * ```
  */
-export const NetworkMetadata: MessageCodec<NetworkMetadata, NetworkMetadataInit> = defineCodec<NetworkMetadata, NetworkMetadataInit>('NetworkMetadata');
+export const NetworkMetadata: MessageCodec<NetworkMetadata, NetworkMetadataInit> = defineCodec<
+  NetworkMetadata,
+  NetworkMetadataInit
+>('NetworkMetadata');
 
 /**
  * A decoded `detr.offline.OfflineMessage`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1828,29 +1908,29 @@ export interface OfflineMessageInit {
   /**
    * Field 1; at least 1 byte, at most 32 bytes.
    */
-  messageId?: Uint8Array;
+  messageId: Uint8Array;
   /**
    * PeerIds (binary form).
    * Field 2; at least 1 byte, at most 64 bytes.
    */
-  recipient?: Uint8Array;
+  recipient: Uint8Array;
   /**
    * Field 3; at least 1 byte, at most 64 bytes.
    */
-  sender?: Uint8Array;
+  sender: Uint8Array;
   /**
    * The sender's ephemeral X25519 public key.
    * Field 4; exactly 32 bytes.
    */
-  ephemeralKey?: Uint8Array;
+  ephemeralKey: Uint8Array;
   /**
    * Field 5; at least 1 byte, at most 61440 bytes.
    */
-  ciphertext?: Uint8Array;
+  ciphertext: Uint8Array;
   /**
    * Field 6; required, at most 2^53 - 1.
    */
-  expiresAtMs?: number;
+  expiresAtMs: number;
 }
 
 /**
@@ -1864,7 +1944,10 @@ export interface OfflineMessageInit {
  * const again = OfflineMessage.decode(bytes)
  * ```
  */
-export const OfflineMessage: MessageCodec<OfflineMessage, OfflineMessageInit> = defineCodec<OfflineMessage, OfflineMessageInit>('OfflineMessage');
+export const OfflineMessage: MessageCodec<OfflineMessage, OfflineMessageInit> = defineCodec<
+  OfflineMessage,
+  OfflineMessageInit
+>('OfflineMessage');
 
 /**
  * A peer and the addresses it can be reached at (text form, e.g. /ip4/1.2.3.4/tcp/4001).
@@ -1889,7 +1972,7 @@ export interface PeerInfoInit {
    * PeerId in its binary form (aecomms).
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  peer?: Uint8Array;
+  peer: Uint8Array;
   /**
    * Field 2; at most 256 bytes, at most 32 elements.
    */
@@ -1907,7 +1990,9 @@ export interface PeerInfoInit {
  * const again = PeerInfo.decode(bytes)
  * ```
  */
-export const PeerInfo: MessageCodec<PeerInfo, PeerInfoInit> = defineCodec<PeerInfo, PeerInfoInit>('PeerInfo');
+export const PeerInfo: MessageCodec<PeerInfo, PeerInfoInit> = defineCodec<PeerInfo, PeerInfoInit>(
+  'PeerInfo',
+);
 
 /**
  * Where a peer can be reached, signed by the peer itself: the body of a SignedEnvelope whose
@@ -1949,7 +2034,7 @@ export interface PresenceInit {
   /**
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  peer?: Uint8Array;
+  peer: Uint8Array;
   /**
    * Field 2; at most 256 bytes, at most 32 elements.
    */
@@ -1971,7 +2056,7 @@ export interface PresenceInit {
    * The network the presence belongs to.
    * Field 6; exactly 32 bytes.
    */
-  networkId?: Uint8Array;
+  networkId: Uint8Array;
 }
 
 /**
@@ -1985,7 +2070,9 @@ export interface PresenceInit {
  * const again = Presence.decode(bytes)
  * ```
  */
-export const Presence: MessageCodec<Presence, PresenceInit> = defineCodec<Presence, PresenceInit>('Presence');
+export const Presence: MessageCodec<Presence, PresenceInit> = defineCodec<Presence, PresenceInit>(
+  'Presence',
+);
 
 /**
  * A decoded `detr.nat.RelayConnect`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2005,7 +2092,7 @@ export interface RelayConnectInit {
    * PeerId (binary form) of the reserved peer to connect to.
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  target?: Uint8Array;
+  target: Uint8Array;
 }
 
 /**
@@ -2019,7 +2106,10 @@ export interface RelayConnectInit {
  * const again = RelayConnect.decode(bytes)
  * ```
  */
-export const RelayConnect: MessageCodec<RelayConnect, RelayConnectInit> = defineCodec<RelayConnect, RelayConnectInit>('RelayConnect');
+export const RelayConnect: MessageCodec<RelayConnect, RelayConnectInit> = defineCodec<
+  RelayConnect,
+  RelayConnectInit
+>('RelayConnect');
 
 /**
  * Limits the relay applies to one relayed connection; 0 = unlimited.
@@ -2060,24 +2150,23 @@ export interface RelayLimitsInit {
  * const again = RelayLimits.decode(bytes)
  * ```
  */
-export const RelayLimits: MessageCodec<RelayLimits, RelayLimitsInit> = defineCodec<RelayLimits, RelayLimitsInit>('RelayLimits');
+export const RelayLimits: MessageCodec<RelayLimits, RelayLimitsInit> = defineCodec<
+  RelayLimits,
+  RelayLimitsInit
+>('RelayLimits');
 
 /**
  * Client to relay.
  * A decoded `detr.nat.RelayRequest`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator. Frame type code 96.
  */
-export type RelayRequest = {
-} & (
-  | { body: 'reserve'; reserve: RelayReserve }
-  | { body: 'connect'; connect: RelayConnect }
+export type RelayRequest = {} & (
+  { body: 'reserve'; reserve: RelayReserve } | { body: 'connect'; connect: RelayConnect }
 );
 
 /** What {@link RelayRequest}'s encoder accepts: every field optional (absent = default). */
-export type RelayRequestInit = {
-} & (
-  | { body?: 'reserve'; reserve: RelayReserveInit }
-  | { body?: 'connect'; connect: RelayConnectInit }
+export type RelayRequestInit = {} & (
+  { body?: 'reserve'; reserve: RelayReserveInit } | { body?: 'connect'; connect: RelayConnectInit }
 );
 
 /**
@@ -2091,7 +2180,10 @@ export type RelayRequestInit = {
  * const again = RelayRequest.decode(bytes)
  * ```
  */
-export const RelayRequest: MessageCodec<RelayRequest, RelayRequestInit> = defineCodec<RelayRequest, RelayRequestInit>('RelayRequest');
+export const RelayRequest: MessageCodec<RelayRequest, RelayRequestInit> = defineCodec<
+  RelayRequest,
+  RelayRequestInit
+>('RelayRequest');
 
 /**
  * A decoded `detr.nat.RelayReservation`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2114,7 +2206,7 @@ export interface RelayReservationInit {
   /**
    * Field 1; required, at most 2^53 - 1.
    */
-  expiresAtMs?: number;
+  expiresAtMs: number;
   /**
    * Relay addresses the client may advertise.
    * Field 2; at most 256 bytes, at most 16 elements.
@@ -2133,18 +2225,19 @@ export interface RelayReservationInit {
  * const again = RelayReservation.decode(bytes)
  * ```
  */
-export const RelayReservation: MessageCodec<RelayReservation, RelayReservationInit> = defineCodec<RelayReservation, RelayReservationInit>('RelayReservation');
+export const RelayReservation: MessageCodec<RelayReservation, RelayReservationInit> = defineCodec<
+  RelayReservation,
+  RelayReservationInit
+>('RelayReservation');
 
 /**
  * A decoded `detr.nat.RelayReserve`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface RelayReserve {
-}
+export interface RelayReserve {}
 
 /** What {@link RelayReserve}'s encoder accepts: every field optional (absent = default). */
-export interface RelayReserveInit {
-}
+export interface RelayReserveInit {}
 
 /**
  * Encoder and validating decoder of `detr.nat.RelayReserve`.
@@ -2157,7 +2250,10 @@ export interface RelayReserveInit {
  * const again = RelayReserve.decode(bytes)
  * ```
  */
-export const RelayReserve: MessageCodec<RelayReserve, RelayReserveInit> = defineCodec<RelayReserve, RelayReserveInit>('RelayReserve');
+export const RelayReserve: MessageCodec<RelayReserve, RelayReserveInit> = defineCodec<
+  RelayReserve,
+  RelayReserveInit
+>('RelayReserve');
 
 /**
  * Relay to client (answers RelayRequest) and target to relay (answers RelayStop).
@@ -2188,7 +2284,7 @@ export interface RelayResponseInit {
   /**
    * Field 1; required.
    */
-  status?: RelayStatus;
+  status: RelayStatus;
   /**
    * Field 2.
    */
@@ -2214,7 +2310,10 @@ export interface RelayResponseInit {
  * const again = RelayResponse.decode(bytes)
  * ```
  */
-export const RelayResponse: MessageCodec<RelayResponse, RelayResponseInit> = defineCodec<RelayResponse, RelayResponseInit>('RelayResponse');
+export const RelayResponse: MessageCodec<RelayResponse, RelayResponseInit> = defineCodec<
+  RelayResponse,
+  RelayResponseInit
+>('RelayResponse');
 
 /**
  * Relay to the reserved target: a relayed connection from `source` arrives on this stream.
@@ -2237,7 +2336,7 @@ export interface RelayStopInit {
   /**
    * Field 1; at least 1 byte, at most 64 bytes.
    */
-  source?: Uint8Array;
+  source: Uint8Array;
   /**
    * Field 2.
    */
@@ -2255,7 +2354,10 @@ export interface RelayStopInit {
  * const again = RelayStop.decode(bytes)
  * ```
  */
-export const RelayStop: MessageCodec<RelayStop, RelayStopInit> = defineCodec<RelayStop, RelayStopInit>('RelayStop');
+export const RelayStop: MessageCodec<RelayStop, RelayStopInit> = defineCodec<
+  RelayStop,
+  RelayStopInit
+>('RelayStop');
 
 /**
  * A decoded `detr.network.RevocationList`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2286,7 +2388,7 @@ export interface RevocationListInit {
   /**
    * Field 1; exactly 32 bytes.
    */
-  networkId?: Uint8Array;
+  networkId: Uint8Array;
   /**
    * Higher replaces lower.
    * Field 2; at most 2^53 - 1.
@@ -2313,7 +2415,10 @@ export interface RevocationListInit {
  * const again = RevocationList.decode(bytes)
  * ```
  */
-export const RevocationList: MessageCodec<RevocationList, RevocationListInit> = defineCodec<RevocationList, RevocationListInit>('RevocationList');
+export const RevocationList: MessageCodec<RevocationList, RevocationListInit> = defineCodec<
+  RevocationList,
+  RevocationListInit
+>('RevocationList');
 
 /**
  * The payload must stay the last field.
@@ -2349,7 +2454,7 @@ export interface ServiceRequestInit {
   /**
    * Field 2; at least 1 byte, at most 128 bytes.
    */
-  service?: string;
+  service: string;
   /**
    * How long the caller waits; 0 = the handler's default.
    * Field 3.
@@ -2372,7 +2477,10 @@ export interface ServiceRequestInit {
  * const again = ServiceRequest.decode(bytes)
  * ```
  */
-export const ServiceRequest: MessageCodec<ServiceRequest, ServiceRequestInit> = defineCodec<ServiceRequest, ServiceRequestInit>('ServiceRequest');
+export const ServiceRequest: MessageCodec<ServiceRequest, ServiceRequestInit> = defineCodec<
+  ServiceRequest,
+  ServiceRequestInit
+>('ServiceRequest');
 
 /**
  * The payload must stay the last field.
@@ -2429,7 +2537,10 @@ export interface ServiceResponseInit {
  * const again = ServiceResponse.decode(bytes)
  * ```
  */
-export const ServiceResponse: MessageCodec<ServiceResponse, ServiceResponseInit> = defineCodec<ServiceResponse, ServiceResponseInit>('ServiceResponse');
+export const ServiceResponse: MessageCodec<ServiceResponse, ServiceResponseInit> = defineCodec<
+  ServiceResponse,
+  ServiceResponseInit
+>('ServiceResponse');
 
 /**
  * A decoded `detr.signaling.Signal`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2464,16 +2575,16 @@ export type SignalInit = {
    * Chosen by the offerer; every message of one negotiation carries it.
    * Field 1; at least 1 byte, at most 32 bytes.
    */
-  sessionId?: Uint8Array;
+  sessionId: Uint8Array;
   /**
    * PeerIds (binary form).
    * Field 2; at least 1 byte, at most 64 bytes.
    */
-  from?: Uint8Array;
+  from: Uint8Array;
   /**
    * Field 3; at least 1 byte, at most 64 bytes.
    */
-  to?: Uint8Array;
+  to: Uint8Array;
 } & (
   | { body?: 'offer'; offer: SignalSdpInit }
   | { body?: 'answer'; answer: SignalSdpInit }
@@ -2519,7 +2630,7 @@ export interface SignalCandidateInit {
    * The candidate line ("candidate:..."), without the "a=" prefix.
    * Field 1; at least 1 byte, at most 512 bytes.
    */
-  candidate?: string;
+  candidate: string;
   /**
    * Media stream identification (sdpMid).
    * Field 2; at most 64 bytes.
@@ -2538,7 +2649,10 @@ export interface SignalCandidateInit {
  * const again = SignalCandidate.decode(bytes)
  * ```
  */
-export const SignalCandidate: MessageCodec<SignalCandidate, SignalCandidateInit> = defineCodec<SignalCandidate, SignalCandidateInit>('SignalCandidate');
+export const SignalCandidate: MessageCodec<SignalCandidate, SignalCandidateInit> = defineCodec<
+  SignalCandidate,
+  SignalCandidateInit
+>('SignalCandidate');
 
 /**
  * The session is abandoned (by either side).
@@ -2571,18 +2685,19 @@ export interface SignalCloseInit {
  * const again = SignalClose.decode(bytes)
  * ```
  */
-export const SignalClose: MessageCodec<SignalClose, SignalCloseInit> = defineCodec<SignalClose, SignalCloseInit>('SignalClose');
+export const SignalClose: MessageCodec<SignalClose, SignalCloseInit> = defineCodec<
+  SignalClose,
+  SignalCloseInit
+>('SignalClose');
 
 /**
  * A decoded `detr.signaling.SignalEndOfCandidates`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface SignalEndOfCandidates {
-}
+export interface SignalEndOfCandidates {}
 
 /** What {@link SignalEndOfCandidates}'s encoder accepts: every field optional (absent = default). */
-export interface SignalEndOfCandidatesInit {
-}
+export interface SignalEndOfCandidatesInit {}
 
 /**
  * Encoder and validating decoder of `detr.signaling.SignalEndOfCandidates`.
@@ -2595,7 +2710,8 @@ export interface SignalEndOfCandidatesInit {
  * const again = SignalEndOfCandidates.decode(bytes)
  * ```
  */
-export const SignalEndOfCandidates: MessageCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit> = defineCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit>('SignalEndOfCandidates');
+export const SignalEndOfCandidates: MessageCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit> =
+  defineCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit>('SignalEndOfCandidates');
 
 /**
  * A decoded `detr.signaling.SignalSdp`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2619,7 +2735,7 @@ export interface SignalSdpInit {
   /**
    * Field 1; at least 1 byte, at most 16384 bytes.
    */
-  sdp?: string;
+  sdp: string;
   /**
    * DTLS certificate fingerprint from the SDP, e.g. "sha-256 AB:CD:...", bound into the Noise
    * prologue.
@@ -2639,7 +2755,10 @@ export interface SignalSdpInit {
  * const again = SignalSdp.decode(bytes)
  * ```
  */
-export const SignalSdp: MessageCodec<SignalSdp, SignalSdpInit> = defineCodec<SignalSdp, SignalSdpInit>('SignalSdp');
+export const SignalSdp: MessageCodec<SignalSdp, SignalSdpInit> = defineCodec<
+  SignalSdp,
+  SignalSdpInit
+>('SignalSdp');
 
 /**
  * A signature over an encoded inner message. `body` is kept as the exact bytes that were signed,
@@ -2677,7 +2796,7 @@ export interface SignedEnvelopeInit {
    * Frame type code of the message encoded in `body` (e.g. 4 = AccessToken).
    * Field 1; required.
    */
-  payloadType?: number;
+  payloadType: number;
   /**
    * The encoded inner message.
    * Field 2; at most 16777216 bytes.
@@ -2687,12 +2806,12 @@ export interface SignedEnvelopeInit {
    * Ed25519 public key of the signer (network admin, record publisher, peer).
    * Field 3; exactly 32 bytes.
    */
-  signer?: Uint8Array;
+  signer: Uint8Array;
   /**
    * Ed25519 signature.
    * Field 4; exactly 64 bytes.
    */
-  signature?: Uint8Array;
+  signature: Uint8Array;
 }
 
 /**
@@ -2706,7 +2825,10 @@ export interface SignedEnvelopeInit {
  * const again = SignedEnvelope.decode(bytes)
  * ```
  */
-export const SignedEnvelope: MessageCodec<SignedEnvelope, SignedEnvelopeInit> = defineCodec<SignedEnvelope, SignedEnvelopeInit>('SignedEnvelope');
+export const SignedEnvelope: MessageCodec<SignedEnvelope, SignedEnvelopeInit> = defineCodec<
+  SignedEnvelope,
+  SignedEnvelopeInit
+>('SignedEnvelope');
 
 /** Decoded message type by frame type code. */
 export interface MessageByType {
