@@ -54,19 +54,24 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'DhtFindNodeRequest',
     fullName: 'detr.dht.DhtFindNodeRequest',
     oneofs: [],
-    fields: [{ name: 'key', id: 1, kind: 'bytes', minLen: 1, maxLen: 64 }],
+    fields: [
+      { name: 'key', id: 1, kind: 'bytes', minLen: 1, maxLen: 64 },
+    ],
   },
   DhtFindValueRequest: {
     name: 'DhtFindValueRequest',
     fullName: 'detr.dht.DhtFindValueRequest',
     oneofs: [],
-    fields: [{ name: 'key', id: 1, kind: 'bytes', minLen: 1, maxLen: 256 }],
+    fields: [
+      { name: 'key', id: 1, kind: 'bytes', minLen: 1, maxLen: 256 },
+    ],
   },
   DhtPingRequest: {
     name: 'DhtPingRequest',
     fullName: 'detr.dht.DhtPingRequest',
     oneofs: [],
-    fields: [],
+    fields: [
+    ],
   },
   DhtRecord: {
     name: 'DhtRecord',
@@ -103,14 +108,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fields: [
       { name: 'requestId', id: 1, kind: 'uint32' },
       { name: 'status', id: 2, kind: 'enum', ref: 'DhtStatus' },
-      {
-        name: 'closerPeers',
-        id: 3,
-        kind: 'message',
-        ref: 'PeerInfo',
-        repeated: true,
-        maxCount: 64,
-      },
+      { name: 'closerPeers', id: 3, kind: 'message', ref: 'PeerInfo', repeated: true, maxCount: 64 },
       { name: 'record', id: 4, kind: 'message', ref: 'SignedEnvelope' },
       { name: 'error', id: 5, kind: 'string', maxLen: 256 },
     ],
@@ -119,7 +117,9 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'DhtStoreRequest',
     fullName: 'detr.dht.DhtStoreRequest',
     oneofs: [],
-    fields: [{ name: 'record', id: 1, kind: 'message', ref: 'SignedEnvelope', required: true }],
+    fields: [
+      { name: 'record', id: 1, kind: 'message', ref: 'SignedEnvelope', required: true },
+    ],
   },
   DialBackRequest: {
     name: 'DialBackRequest',
@@ -157,7 +157,9 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'GossipGraft',
     fullName: 'detr.gossip.GossipGraft',
     oneofs: [],
-    fields: [{ name: 'topic', id: 1, kind: 'string', minLen: 1, maxLen: 256 }],
+    fields: [
+      { name: 'topic', id: 1, kind: 'string', minLen: 1, maxLen: 256 },
+    ],
   },
   GossipIHave: {
     name: 'GossipIHave',
@@ -165,15 +167,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     oneofs: [],
     fields: [
       { name: 'topic', id: 1, kind: 'string', minLen: 1, maxLen: 256 },
-      {
-        name: 'messageIds',
-        id: 2,
-        kind: 'bytes',
-        repeated: true,
-        minLen: 1,
-        maxLen: 64,
-        maxCount: 5000,
-      },
+      { name: 'messageIds', id: 2, kind: 'bytes', repeated: true, minLen: 1, maxLen: 64, maxCount: 5000 },
     ],
   },
   GossipIWant: {
@@ -181,15 +175,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fullName: 'detr.gossip.GossipIWant',
     oneofs: [],
     fields: [
-      {
-        name: 'messageIds',
-        id: 1,
-        kind: 'bytes',
-        repeated: true,
-        minLen: 1,
-        maxLen: 64,
-        maxCount: 5000,
-      },
+      { name: 'messageIds', id: 1, kind: 'bytes', repeated: true, minLen: 1, maxLen: 64, maxCount: 5000 },
     ],
   },
   GossipMessage: {
@@ -229,22 +215,8 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     typeCode: 64,
     oneofs: [],
     fields: [
-      {
-        name: 'subscriptions',
-        id: 1,
-        kind: 'message',
-        ref: 'GossipSubscription',
-        repeated: true,
-        maxCount: 64,
-      },
-      {
-        name: 'messages',
-        id: 2,
-        kind: 'message',
-        ref: 'GossipMessage',
-        repeated: true,
-        maxCount: 64,
-      },
+      { name: 'subscriptions', id: 1, kind: 'message', ref: 'GossipSubscription', repeated: true, maxCount: 64 },
+      { name: 'messages', id: 2, kind: 'message', ref: 'GossipMessage', repeated: true, maxCount: 64 },
       { name: 'control', id: 3, kind: 'message', ref: 'GossipControl' },
     ],
   },
@@ -277,14 +249,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     oneofs: [],
     fields: [
       { name: 'type', id: 1, kind: 'enum', ref: 'HolePunchType', required: true },
-      {
-        name: 'observedAddresses',
-        id: 2,
-        kind: 'string',
-        repeated: true,
-        maxLen: 256,
-        maxCount: 32,
-      },
+      { name: 'observedAddresses', id: 2, kind: 'string', repeated: true, maxLen: 256, maxCount: 32 },
     ],
   },
   MsgAck: {
@@ -314,14 +279,18 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fullName: 'detr.messaging.MsgPing',
     typeCode: 34,
     oneofs: [],
-    fields: [{ name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 }],
+    fields: [
+      { name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 },
+    ],
   },
   MsgPong: {
     name: 'MsgPong',
     fullName: 'detr.messaging.MsgPong',
     typeCode: 35,
     oneofs: [],
-    fields: [{ name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 }],
+    fields: [
+      { name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 },
+    ],
   },
   MuxData: {
     name: 'MuxData',
@@ -338,7 +307,9 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fullName: 'detr.mux.MuxFin',
     typeCode: 18,
     oneofs: [],
-    fields: [{ name: 'streamId', id: 1, kind: 'uint32', required: true }],
+    fields: [
+      { name: 'streamId', id: 1, kind: 'uint32', required: true },
+    ],
   },
   MuxGoAway: {
     name: 'MuxGoAway',
@@ -368,14 +339,18 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fullName: 'detr.mux.MuxPing',
     typeCode: 21,
     oneofs: [],
-    fields: [{ name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 }],
+    fields: [
+      { name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 },
+    ],
   },
   MuxPong: {
     name: 'MuxPong',
     fullName: 'detr.mux.MuxPong',
     typeCode: 22,
     oneofs: [],
-    fields: [{ name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 }],
+    fields: [
+      { name: 'nonce', id: 1, kind: 'bytes', maxLen: 32 },
+    ],
   },
   MuxReset: {
     name: 'MuxReset',
@@ -451,7 +426,9 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'RelayConnect',
     fullName: 'detr.nat.RelayConnect',
     oneofs: [],
-    fields: [{ name: 'target', id: 1, kind: 'bytes', minLen: 1, maxLen: 64 }],
+    fields: [
+      { name: 'target', id: 1, kind: 'bytes', minLen: 1, maxLen: 64 },
+    ],
   },
   RelayLimits: {
     name: 'RelayLimits',
@@ -485,7 +462,8 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'RelayReserve',
     fullName: 'detr.nat.RelayReserve',
     oneofs: [],
-    fields: [],
+    fields: [
+    ],
   },
   RelayResponse: {
     name: 'RelayResponse',
@@ -517,15 +495,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fields: [
       { name: 'networkId', id: 1, kind: 'bytes', len: 32 },
       { name: 'seq', id: 2, kind: 'uint64' },
-      {
-        name: 'revokedTokenIds',
-        id: 3,
-        kind: 'bytes',
-        repeated: true,
-        minLen: 1,
-        maxLen: 32,
-        maxCount: 10000,
-      },
+      { name: 'revokedTokenIds', id: 3, kind: 'bytes', repeated: true, minLen: 1, maxLen: 32, maxCount: 10000 },
       { name: 'issuedAtMs', id: 4, kind: 'uint64' },
     ],
   },
@@ -565,13 +535,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
       { name: 'offer', id: 4, kind: 'message', ref: 'SignalSdp', oneof: 'body' },
       { name: 'answer', id: 5, kind: 'message', ref: 'SignalSdp', oneof: 'body' },
       { name: 'candidate', id: 6, kind: 'message', ref: 'SignalCandidate', oneof: 'body' },
-      {
-        name: 'endOfCandidates',
-        id: 7,
-        kind: 'message',
-        ref: 'SignalEndOfCandidates',
-        oneof: 'body',
-      },
+      { name: 'endOfCandidates', id: 7, kind: 'message', ref: 'SignalEndOfCandidates', oneof: 'body' },
       { name: 'close', id: 8, kind: 'message', ref: 'SignalClose', oneof: 'body' },
     ],
   },
@@ -588,13 +552,16 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     name: 'SignalClose',
     fullName: 'detr.signaling.SignalClose',
     oneofs: [],
-    fields: [{ name: 'reason', id: 1, kind: 'string', maxLen: 256 }],
+    fields: [
+      { name: 'reason', id: 1, kind: 'string', maxLen: 256 },
+    ],
   },
   SignalEndOfCandidates: {
     name: 'SignalEndOfCandidates',
     fullName: 'detr.signaling.SignalEndOfCandidates',
     oneofs: [],
-    fields: [],
+    fields: [
+    ],
   },
   SignalSdp: {
     name: 'SignalSdp',

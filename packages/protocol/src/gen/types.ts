@@ -298,10 +298,7 @@ export interface AccessTokenInit {
  * const again = AccessToken.decode(bytes)
  * ```
  */
-export const AccessToken: MessageCodec<AccessToken, AccessTokenInit> = defineCodec<
-  AccessToken,
-  AccessTokenInit
->('AccessToken');
+export const AccessToken: MessageCodec<AccessToken, AccessTokenInit> = defineCodec<AccessToken, AccessTokenInit>('AccessToken');
 
 /**
  * A decoded `detr.dht.DhtFindNodeRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -333,8 +330,7 @@ export interface DhtFindNodeRequestInit {
  * const again = DhtFindNodeRequest.decode(bytes)
  * ```
  */
-export const DhtFindNodeRequest: MessageCodec<DhtFindNodeRequest, DhtFindNodeRequestInit> =
-  defineCodec<DhtFindNodeRequest, DhtFindNodeRequestInit>('DhtFindNodeRequest');
+export const DhtFindNodeRequest: MessageCodec<DhtFindNodeRequest, DhtFindNodeRequestInit> = defineCodec<DhtFindNodeRequest, DhtFindNodeRequestInit>('DhtFindNodeRequest');
 
 /**
  * A decoded `detr.dht.DhtFindValueRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -366,17 +362,18 @@ export interface DhtFindValueRequestInit {
  * const again = DhtFindValueRequest.decode(bytes)
  * ```
  */
-export const DhtFindValueRequest: MessageCodec<DhtFindValueRequest, DhtFindValueRequestInit> =
-  defineCodec<DhtFindValueRequest, DhtFindValueRequestInit>('DhtFindValueRequest');
+export const DhtFindValueRequest: MessageCodec<DhtFindValueRequest, DhtFindValueRequestInit> = defineCodec<DhtFindValueRequest, DhtFindValueRequestInit>('DhtFindValueRequest');
 
 /**
  * A decoded `detr.dht.DhtPingRequest`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface DhtPingRequest {}
+export interface DhtPingRequest {
+}
 
 /** What {@link DhtPingRequest}'s encoder accepts: every field optional (absent = default). */
-export interface DhtPingRequestInit {}
+export interface DhtPingRequestInit {
+}
 
 /**
  * Encoder and validating decoder of `detr.dht.DhtPingRequest`.
@@ -389,10 +386,7 @@ export interface DhtPingRequestInit {}
  * const again = DhtPingRequest.decode(bytes)
  * ```
  */
-export const DhtPingRequest: MessageCodec<DhtPingRequest, DhtPingRequestInit> = defineCodec<
-  DhtPingRequest,
-  DhtPingRequestInit
->('DhtPingRequest');
+export const DhtPingRequest: MessageCodec<DhtPingRequest, DhtPingRequestInit> = defineCodec<DhtPingRequest, DhtPingRequestInit>('DhtPingRequest');
 
 /**
  * A DHT record: the body of a SignedEnvelope (payload_type 50, signer = publisher).
@@ -469,10 +463,7 @@ export interface DhtRecordInit {
  * const again = DhtRecord.decode(bytes)
  * ```
  */
-export const DhtRecord: MessageCodec<DhtRecord, DhtRecordInit> = defineCodec<
-  DhtRecord,
-  DhtRecordInit
->('DhtRecord');
+export const DhtRecord: MessageCodec<DhtRecord, DhtRecordInit> = defineCodec<DhtRecord, DhtRecordInit>('DhtRecord');
 
 /**
  * A decoded `detr.dht.DhtRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -514,10 +505,7 @@ export type DhtRequestInit = {
  * const again = DhtRequest.decode(bytes)
  * ```
  */
-export const DhtRequest: MessageCodec<DhtRequest, DhtRequestInit> = defineCodec<
-  DhtRequest,
-  DhtRequestInit
->('DhtRequest');
+export const DhtRequest: MessageCodec<DhtRequest, DhtRequestInit> = defineCodec<DhtRequest, DhtRequestInit>('DhtRequest');
 
 /**
  * A decoded `detr.dht.DhtResponse`: every scalar present (proto3 defaults filled in), 64-bit
@@ -585,10 +573,7 @@ export interface DhtResponseInit {
  * const again = DhtResponse.decode(bytes)
  * ```
  */
-export const DhtResponse: MessageCodec<DhtResponse, DhtResponseInit> = defineCodec<
-  DhtResponse,
-  DhtResponseInit
->('DhtResponse');
+export const DhtResponse: MessageCodec<DhtResponse, DhtResponseInit> = defineCodec<DhtResponse, DhtResponseInit>('DhtResponse');
 
 /**
  * A decoded `detr.dht.DhtStoreRequest`: every scalar present (proto3 defaults filled in), 64-bit
@@ -622,10 +607,7 @@ export interface DhtStoreRequestInit {
  * const again = DhtStoreRequest.decode(bytes)
  * ```
  */
-export const DhtStoreRequest: MessageCodec<DhtStoreRequest, DhtStoreRequestInit> = defineCodec<
-  DhtStoreRequest,
-  DhtStoreRequestInit
->('DhtStoreRequest');
+export const DhtStoreRequest: MessageCodec<DhtStoreRequest, DhtStoreRequestInit> = defineCodec<DhtStoreRequest, DhtStoreRequestInit>('DhtStoreRequest');
 
 /**
  * AutoNAT: "dial me back on one of these addresses".
@@ -668,10 +650,7 @@ export interface DialBackRequestInit {
  * const again = DialBackRequest.decode(bytes)
  * ```
  */
-export const DialBackRequest: MessageCodec<DialBackRequest, DialBackRequestInit> = defineCodec<
-  DialBackRequest,
-  DialBackRequestInit
->('DialBackRequest');
+export const DialBackRequest: MessageCodec<DialBackRequest, DialBackRequestInit> = defineCodec<DialBackRequest, DialBackRequestInit>('DialBackRequest');
 
 /**
  * A decoded `detr.nat.DialBackResponse`: every scalar present (proto3 defaults filled in), 64-bit
@@ -721,10 +700,7 @@ export interface DialBackResponseInit {
  * const again = DialBackResponse.decode(bytes)
  * ```
  */
-export const DialBackResponse: MessageCodec<DialBackResponse, DialBackResponseInit> = defineCodec<
-  DialBackResponse,
-  DialBackResponseInit
->('DialBackResponse');
+export const DialBackResponse: MessageCodec<DialBackResponse, DialBackResponseInit> = defineCodec<DialBackResponse, DialBackResponseInit>('DialBackResponse');
 
 /**
  * A decoded `detr.gossip.GossipControl`: every scalar present (proto3 defaults filled in), 64-bit
@@ -780,10 +756,7 @@ export interface GossipControlInit {
  * const again = GossipControl.decode(bytes)
  * ```
  */
-export const GossipControl: MessageCodec<GossipControl, GossipControlInit> = defineCodec<
-  GossipControl,
-  GossipControlInit
->('GossipControl');
+export const GossipControl: MessageCodec<GossipControl, GossipControlInit> = defineCodec<GossipControl, GossipControlInit>('GossipControl');
 
 /**
  * "Add me to your mesh for this topic."
@@ -816,10 +789,7 @@ export interface GossipGraftInit {
  * const again = GossipGraft.decode(bytes)
  * ```
  */
-export const GossipGraft: MessageCodec<GossipGraft, GossipGraftInit> = defineCodec<
-  GossipGraft,
-  GossipGraftInit
->('GossipGraft');
+export const GossipGraft: MessageCodec<GossipGraft, GossipGraftInit> = defineCodec<GossipGraft, GossipGraftInit>('GossipGraft');
 
 /**
  * "I have these message ids on this topic."
@@ -860,10 +830,7 @@ export interface GossipIHaveInit {
  * const again = GossipIHave.decode(bytes)
  * ```
  */
-export const GossipIHave: MessageCodec<GossipIHave, GossipIHaveInit> = defineCodec<
-  GossipIHave,
-  GossipIHaveInit
->('GossipIHave');
+export const GossipIHave: MessageCodec<GossipIHave, GossipIHaveInit> = defineCodec<GossipIHave, GossipIHaveInit>('GossipIHave');
 
 /**
  * "Send me these messages."
@@ -896,10 +863,7 @@ export interface GossipIWantInit {
  * const again = GossipIWant.decode(bytes)
  * ```
  */
-export const GossipIWant: MessageCodec<GossipIWant, GossipIWantInit> = defineCodec<
-  GossipIWant,
-  GossipIWantInit
->('GossipIWant');
+export const GossipIWant: MessageCodec<GossipIWant, GossipIWantInit> = defineCodec<GossipIWant, GossipIWantInit>('GossipIWant');
 
 /**
  * A published message. `signed` is a SignedEnvelope whose body is a GossipPublish
@@ -941,10 +905,7 @@ export interface GossipMessageInit {
  * const again = GossipMessage.decode(bytes)
  * ```
  */
-export const GossipMessage: MessageCodec<GossipMessage, GossipMessageInit> = defineCodec<
-  GossipMessage,
-  GossipMessageInit
->('GossipMessage');
+export const GossipMessage: MessageCodec<GossipMessage, GossipMessageInit> = defineCodec<GossipMessage, GossipMessageInit>('GossipMessage');
 
 /**
  * "You are removed from my mesh for this topic; do not graft again before backoff_sec."
@@ -995,10 +956,7 @@ export interface GossipPruneInit {
  * const again = GossipPrune.decode(bytes)
  * ```
  */
-export const GossipPrune: MessageCodec<GossipPrune, GossipPruneInit> = defineCodec<
-  GossipPrune,
-  GossipPruneInit
->('GossipPrune');
+export const GossipPrune: MessageCodec<GossipPrune, GossipPruneInit> = defineCodec<GossipPrune, GossipPruneInit>('GossipPrune');
 
 /**
  * The signed part of a published message.
@@ -1057,10 +1015,7 @@ export interface GossipPublishInit {
  * const again = GossipPublish.decode(bytes)
  * ```
  */
-export const GossipPublish: MessageCodec<GossipPublish, GossipPublishInit> = defineCodec<
-  GossipPublish,
-  GossipPublishInit
->('GossipPublish');
+export const GossipPublish: MessageCodec<GossipPublish, GossipPublishInit> = defineCodec<GossipPublish, GossipPublishInit>('GossipPublish');
 
 /**
  * A decoded `detr.gossip.GossipRpc`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1108,10 +1063,7 @@ export interface GossipRpcInit {
  * const again = GossipRpc.decode(bytes)
  * ```
  */
-export const GossipRpc: MessageCodec<GossipRpc, GossipRpcInit> = defineCodec<
-  GossipRpc,
-  GossipRpcInit
->('GossipRpc');
+export const GossipRpc: MessageCodec<GossipRpc, GossipRpcInit> = defineCodec<GossipRpc, GossipRpcInit>('GossipRpc');
 
 /**
  * A decoded `detr.gossip.GossipSubscription`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1153,8 +1105,7 @@ export interface GossipSubscriptionInit {
  * const again = GossipSubscription.decode(bytes)
  * ```
  */
-export const GossipSubscription: MessageCodec<GossipSubscription, GossipSubscriptionInit> =
-  defineCodec<GossipSubscription, GossipSubscriptionInit>('GossipSubscription');
+export const GossipSubscription: MessageCodec<GossipSubscription, GossipSubscriptionInit> = defineCodec<GossipSubscription, GossipSubscriptionInit>('GossipSubscription');
 
 /**
  * A decoded `detr.handshake.HandshakePayload`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1228,10 +1179,7 @@ export interface HandshakePayloadInit {
  * const again = HandshakePayload.decode(bytes)
  * ```
  */
-export const HandshakePayload: MessageCodec<HandshakePayload, HandshakePayloadInit> = defineCodec<
-  HandshakePayload,
-  HandshakePayloadInit
->('HandshakePayload');
+export const HandshakePayload: MessageCodec<HandshakePayload, HandshakePayloadInit> = defineCodec<HandshakePayload, HandshakePayloadInit>('HandshakePayload');
 
 /**
  * Hole-punch coordination over a relayed connection.
@@ -1274,10 +1222,7 @@ export interface HolePunchInit {
  * const again = HolePunch.decode(bytes)
  * ```
  */
-export const HolePunch: MessageCodec<HolePunch, HolePunchInit> = defineCodec<
-  HolePunch,
-  HolePunchInit
->('HolePunch');
+export const HolePunch: MessageCodec<HolePunch, HolePunchInit> = defineCodec<HolePunch, HolePunchInit>('HolePunch');
 
 /**
  * Acknowledges every seq <= cumulative_seq, and the listed seqs above it.
@@ -1377,9 +1322,7 @@ export interface MsgDataInit {
  * const again = MsgData.decode(bytes)
  * ```
  */
-export const MsgData: MessageCodec<MsgData, MsgDataInit> = defineCodec<MsgData, MsgDataInit>(
-  'MsgData',
-);
+export const MsgData: MessageCodec<MsgData, MsgDataInit> = defineCodec<MsgData, MsgDataInit>('MsgData');
 
 /**
  * A decoded `detr.messaging.MsgPing`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1411,9 +1354,7 @@ export interface MsgPingInit {
  * const again = MsgPing.decode(bytes)
  * ```
  */
-export const MsgPing: MessageCodec<MsgPing, MsgPingInit> = defineCodec<MsgPing, MsgPingInit>(
-  'MsgPing',
-);
+export const MsgPing: MessageCodec<MsgPing, MsgPingInit> = defineCodec<MsgPing, MsgPingInit>('MsgPing');
 
 /**
  * A decoded `detr.messaging.MsgPong`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1445,9 +1386,7 @@ export interface MsgPongInit {
  * const again = MsgPong.decode(bytes)
  * ```
  */
-export const MsgPong: MessageCodec<MsgPong, MsgPongInit> = defineCodec<MsgPong, MsgPongInit>(
-  'MsgPong',
-);
+export const MsgPong: MessageCodec<MsgPong, MsgPongInit> = defineCodec<MsgPong, MsgPongInit>('MsgPong');
 
 /**
  * Stream data. The payload must stay the last field.
@@ -1488,9 +1427,7 @@ export interface MuxDataInit {
  * const again = MuxData.decode(bytes)
  * ```
  */
-export const MuxData: MessageCodec<MuxData, MuxDataInit> = defineCodec<MuxData, MuxDataInit>(
-  'MuxData',
-);
+export const MuxData: MessageCodec<MuxData, MuxDataInit> = defineCodec<MuxData, MuxDataInit>('MuxData');
 
 /**
  * The sender will send no more data on the stream (half-close).
@@ -1573,10 +1510,7 @@ export interface MuxGoAwayInit {
  * const again = MuxGoAway.decode(bytes)
  * ```
  */
-export const MuxGoAway: MessageCodec<MuxGoAway, MuxGoAwayInit> = defineCodec<
-  MuxGoAway,
-  MuxGoAwayInit
->('MuxGoAway');
+export const MuxGoAway: MessageCodec<MuxGoAway, MuxGoAwayInit> = defineCodec<MuxGoAway, MuxGoAwayInit>('MuxGoAway');
 
 /**
  * Opens a stream.
@@ -1639,9 +1573,7 @@ export interface MuxOpenInit {
  * const again = MuxOpen.decode(bytes)
  * ```
  */
-export const MuxOpen: MessageCodec<MuxOpen, MuxOpenInit> = defineCodec<MuxOpen, MuxOpenInit>(
-  'MuxOpen',
-);
+export const MuxOpen: MessageCodec<MuxOpen, MuxOpenInit> = defineCodec<MuxOpen, MuxOpenInit>('MuxOpen');
 
 /**
  * Connection keepalive and RTT probe; the peer echoes the nonce in a MuxPong.
@@ -1674,9 +1606,7 @@ export interface MuxPingInit {
  * const again = MuxPing.decode(bytes)
  * ```
  */
-export const MuxPing: MessageCodec<MuxPing, MuxPingInit> = defineCodec<MuxPing, MuxPingInit>(
-  'MuxPing',
-);
+export const MuxPing: MessageCodec<MuxPing, MuxPingInit> = defineCodec<MuxPing, MuxPingInit>('MuxPing');
 
 /**
  * A decoded `detr.mux.MuxPong`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1708,9 +1638,7 @@ export interface MuxPongInit {
  * const again = MuxPong.decode(bytes)
  * ```
  */
-export const MuxPong: MessageCodec<MuxPong, MuxPongInit> = defineCodec<MuxPong, MuxPongInit>(
-  'MuxPong',
-);
+export const MuxPong: MessageCodec<MuxPong, MuxPongInit> = defineCodec<MuxPong, MuxPongInit>('MuxPong');
 
 /**
  * Abort a stream in both directions.
@@ -1759,9 +1687,7 @@ export interface MuxResetInit {
  * const again = MuxReset.decode(bytes)
  * ```
  */
-export const MuxReset: MessageCodec<MuxReset, MuxResetInit> = defineCodec<MuxReset, MuxResetInit>(
-  'MuxReset',
-);
+export const MuxReset: MessageCodec<MuxReset, MuxResetInit> = defineCodec<MuxReset, MuxResetInit>('MuxReset');
 
 /**
  * Grants the peer more send credit.
@@ -1804,10 +1730,7 @@ export interface MuxWindowUpdateInit {
  * const again = MuxWindowUpdate.decode(bytes)
  * ```
  */
-export const MuxWindowUpdate: MessageCodec<MuxWindowUpdate, MuxWindowUpdateInit> = defineCodec<
-  MuxWindowUpdate,
-  MuxWindowUpdateInit
->('MuxWindowUpdate');
+export const MuxWindowUpdate: MessageCodec<MuxWindowUpdate, MuxWindowUpdateInit> = defineCodec<MuxWindowUpdate, MuxWindowUpdateInit>('MuxWindowUpdate');
 
 /**
  * A decoded `detr.network.NetworkMetadata`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1865,10 +1788,7 @@ export interface NetworkMetadataInit {
  * const again = NetworkMetadata.decode(bytes)
  * ```
  */
-export const NetworkMetadata: MessageCodec<NetworkMetadata, NetworkMetadataInit> = defineCodec<
-  NetworkMetadata,
-  NetworkMetadataInit
->('NetworkMetadata');
+export const NetworkMetadata: MessageCodec<NetworkMetadata, NetworkMetadataInit> = defineCodec<NetworkMetadata, NetworkMetadataInit>('NetworkMetadata');
 
 /**
  * A decoded `detr.offline.OfflineMessage`: every scalar present (proto3 defaults filled in), 64-bit
@@ -1944,10 +1864,7 @@ export interface OfflineMessageInit {
  * const again = OfflineMessage.decode(bytes)
  * ```
  */
-export const OfflineMessage: MessageCodec<OfflineMessage, OfflineMessageInit> = defineCodec<
-  OfflineMessage,
-  OfflineMessageInit
->('OfflineMessage');
+export const OfflineMessage: MessageCodec<OfflineMessage, OfflineMessageInit> = defineCodec<OfflineMessage, OfflineMessageInit>('OfflineMessage');
 
 /**
  * A peer and the addresses it can be reached at (text form, e.g. /ip4/1.2.3.4/tcp/4001).
@@ -1990,9 +1907,7 @@ export interface PeerInfoInit {
  * const again = PeerInfo.decode(bytes)
  * ```
  */
-export const PeerInfo: MessageCodec<PeerInfo, PeerInfoInit> = defineCodec<PeerInfo, PeerInfoInit>(
-  'PeerInfo',
-);
+export const PeerInfo: MessageCodec<PeerInfo, PeerInfoInit> = defineCodec<PeerInfo, PeerInfoInit>('PeerInfo');
 
 /**
  * Where a peer can be reached, signed by the peer itself: the body of a SignedEnvelope whose
@@ -2070,9 +1985,7 @@ export interface PresenceInit {
  * const again = Presence.decode(bytes)
  * ```
  */
-export const Presence: MessageCodec<Presence, PresenceInit> = defineCodec<Presence, PresenceInit>(
-  'Presence',
-);
+export const Presence: MessageCodec<Presence, PresenceInit> = defineCodec<Presence, PresenceInit>('Presence');
 
 /**
  * A decoded `detr.nat.RelayConnect`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2106,10 +2019,7 @@ export interface RelayConnectInit {
  * const again = RelayConnect.decode(bytes)
  * ```
  */
-export const RelayConnect: MessageCodec<RelayConnect, RelayConnectInit> = defineCodec<
-  RelayConnect,
-  RelayConnectInit
->('RelayConnect');
+export const RelayConnect: MessageCodec<RelayConnect, RelayConnectInit> = defineCodec<RelayConnect, RelayConnectInit>('RelayConnect');
 
 /**
  * Limits the relay applies to one relayed connection; 0 = unlimited.
@@ -2150,23 +2060,24 @@ export interface RelayLimitsInit {
  * const again = RelayLimits.decode(bytes)
  * ```
  */
-export const RelayLimits: MessageCodec<RelayLimits, RelayLimitsInit> = defineCodec<
-  RelayLimits,
-  RelayLimitsInit
->('RelayLimits');
+export const RelayLimits: MessageCodec<RelayLimits, RelayLimitsInit> = defineCodec<RelayLimits, RelayLimitsInit>('RelayLimits');
 
 /**
  * Client to relay.
  * A decoded `detr.nat.RelayRequest`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator. Frame type code 96.
  */
-export type RelayRequest = {} & (
-  { body: 'reserve'; reserve: RelayReserve } | { body: 'connect'; connect: RelayConnect }
+export type RelayRequest = {
+} & (
+  | { body: 'reserve'; reserve: RelayReserve }
+  | { body: 'connect'; connect: RelayConnect }
 );
 
 /** What {@link RelayRequest}'s encoder accepts: every field optional (absent = default). */
-export type RelayRequestInit = {} & (
-  { body?: 'reserve'; reserve: RelayReserveInit } | { body?: 'connect'; connect: RelayConnectInit }
+export type RelayRequestInit = {
+} & (
+  | { body?: 'reserve'; reserve: RelayReserveInit }
+  | { body?: 'connect'; connect: RelayConnectInit }
 );
 
 /**
@@ -2180,10 +2091,7 @@ export type RelayRequestInit = {} & (
  * const again = RelayRequest.decode(bytes)
  * ```
  */
-export const RelayRequest: MessageCodec<RelayRequest, RelayRequestInit> = defineCodec<
-  RelayRequest,
-  RelayRequestInit
->('RelayRequest');
+export const RelayRequest: MessageCodec<RelayRequest, RelayRequestInit> = defineCodec<RelayRequest, RelayRequestInit>('RelayRequest');
 
 /**
  * A decoded `detr.nat.RelayReservation`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2225,19 +2133,18 @@ export interface RelayReservationInit {
  * const again = RelayReservation.decode(bytes)
  * ```
  */
-export const RelayReservation: MessageCodec<RelayReservation, RelayReservationInit> = defineCodec<
-  RelayReservation,
-  RelayReservationInit
->('RelayReservation');
+export const RelayReservation: MessageCodec<RelayReservation, RelayReservationInit> = defineCodec<RelayReservation, RelayReservationInit>('RelayReservation');
 
 /**
  * A decoded `detr.nat.RelayReserve`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface RelayReserve {}
+export interface RelayReserve {
+}
 
 /** What {@link RelayReserve}'s encoder accepts: every field optional (absent = default). */
-export interface RelayReserveInit {}
+export interface RelayReserveInit {
+}
 
 /**
  * Encoder and validating decoder of `detr.nat.RelayReserve`.
@@ -2250,10 +2157,7 @@ export interface RelayReserveInit {}
  * const again = RelayReserve.decode(bytes)
  * ```
  */
-export const RelayReserve: MessageCodec<RelayReserve, RelayReserveInit> = defineCodec<
-  RelayReserve,
-  RelayReserveInit
->('RelayReserve');
+export const RelayReserve: MessageCodec<RelayReserve, RelayReserveInit> = defineCodec<RelayReserve, RelayReserveInit>('RelayReserve');
 
 /**
  * Relay to client (answers RelayRequest) and target to relay (answers RelayStop).
@@ -2310,10 +2214,7 @@ export interface RelayResponseInit {
  * const again = RelayResponse.decode(bytes)
  * ```
  */
-export const RelayResponse: MessageCodec<RelayResponse, RelayResponseInit> = defineCodec<
-  RelayResponse,
-  RelayResponseInit
->('RelayResponse');
+export const RelayResponse: MessageCodec<RelayResponse, RelayResponseInit> = defineCodec<RelayResponse, RelayResponseInit>('RelayResponse');
 
 /**
  * Relay to the reserved target: a relayed connection from `source` arrives on this stream.
@@ -2354,10 +2255,7 @@ export interface RelayStopInit {
  * const again = RelayStop.decode(bytes)
  * ```
  */
-export const RelayStop: MessageCodec<RelayStop, RelayStopInit> = defineCodec<
-  RelayStop,
-  RelayStopInit
->('RelayStop');
+export const RelayStop: MessageCodec<RelayStop, RelayStopInit> = defineCodec<RelayStop, RelayStopInit>('RelayStop');
 
 /**
  * A decoded `detr.network.RevocationList`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2415,10 +2313,7 @@ export interface RevocationListInit {
  * const again = RevocationList.decode(bytes)
  * ```
  */
-export const RevocationList: MessageCodec<RevocationList, RevocationListInit> = defineCodec<
-  RevocationList,
-  RevocationListInit
->('RevocationList');
+export const RevocationList: MessageCodec<RevocationList, RevocationListInit> = defineCodec<RevocationList, RevocationListInit>('RevocationList');
 
 /**
  * The payload must stay the last field.
@@ -2477,10 +2372,7 @@ export interface ServiceRequestInit {
  * const again = ServiceRequest.decode(bytes)
  * ```
  */
-export const ServiceRequest: MessageCodec<ServiceRequest, ServiceRequestInit> = defineCodec<
-  ServiceRequest,
-  ServiceRequestInit
->('ServiceRequest');
+export const ServiceRequest: MessageCodec<ServiceRequest, ServiceRequestInit> = defineCodec<ServiceRequest, ServiceRequestInit>('ServiceRequest');
 
 /**
  * The payload must stay the last field.
@@ -2537,10 +2429,7 @@ export interface ServiceResponseInit {
  * const again = ServiceResponse.decode(bytes)
  * ```
  */
-export const ServiceResponse: MessageCodec<ServiceResponse, ServiceResponseInit> = defineCodec<
-  ServiceResponse,
-  ServiceResponseInit
->('ServiceResponse');
+export const ServiceResponse: MessageCodec<ServiceResponse, ServiceResponseInit> = defineCodec<ServiceResponse, ServiceResponseInit>('ServiceResponse');
 
 /**
  * A decoded `detr.signaling.Signal`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2649,10 +2538,7 @@ export interface SignalCandidateInit {
  * const again = SignalCandidate.decode(bytes)
  * ```
  */
-export const SignalCandidate: MessageCodec<SignalCandidate, SignalCandidateInit> = defineCodec<
-  SignalCandidate,
-  SignalCandidateInit
->('SignalCandidate');
+export const SignalCandidate: MessageCodec<SignalCandidate, SignalCandidateInit> = defineCodec<SignalCandidate, SignalCandidateInit>('SignalCandidate');
 
 /**
  * The session is abandoned (by either side).
@@ -2685,19 +2571,18 @@ export interface SignalCloseInit {
  * const again = SignalClose.decode(bytes)
  * ```
  */
-export const SignalClose: MessageCodec<SignalClose, SignalCloseInit> = defineCodec<
-  SignalClose,
-  SignalCloseInit
->('SignalClose');
+export const SignalClose: MessageCodec<SignalClose, SignalCloseInit> = defineCodec<SignalClose, SignalCloseInit>('SignalClose');
 
 /**
  * A decoded `detr.signaling.SignalEndOfCandidates`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator.
  */
-export interface SignalEndOfCandidates {}
+export interface SignalEndOfCandidates {
+}
 
 /** What {@link SignalEndOfCandidates}'s encoder accepts: every field optional (absent = default). */
-export interface SignalEndOfCandidatesInit {}
+export interface SignalEndOfCandidatesInit {
+}
 
 /**
  * Encoder and validating decoder of `detr.signaling.SignalEndOfCandidates`.
@@ -2710,8 +2595,7 @@ export interface SignalEndOfCandidatesInit {}
  * const again = SignalEndOfCandidates.decode(bytes)
  * ```
  */
-export const SignalEndOfCandidates: MessageCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit> =
-  defineCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit>('SignalEndOfCandidates');
+export const SignalEndOfCandidates: MessageCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit> = defineCodec<SignalEndOfCandidates, SignalEndOfCandidatesInit>('SignalEndOfCandidates');
 
 /**
  * A decoded `detr.signaling.SignalSdp`: every scalar present (proto3 defaults filled in), 64-bit
@@ -2755,10 +2639,7 @@ export interface SignalSdpInit {
  * const again = SignalSdp.decode(bytes)
  * ```
  */
-export const SignalSdp: MessageCodec<SignalSdp, SignalSdpInit> = defineCodec<
-  SignalSdp,
-  SignalSdpInit
->('SignalSdp');
+export const SignalSdp: MessageCodec<SignalSdp, SignalSdpInit> = defineCodec<SignalSdp, SignalSdpInit>('SignalSdp');
 
 /**
  * A signature over an encoded inner message. `body` is kept as the exact bytes that were signed,
@@ -2825,10 +2706,7 @@ export interface SignedEnvelopeInit {
  * const again = SignedEnvelope.decode(bytes)
  * ```
  */
-export const SignedEnvelope: MessageCodec<SignedEnvelope, SignedEnvelopeInit> = defineCodec<
-  SignedEnvelope,
-  SignedEnvelopeInit
->('SignedEnvelope');
+export const SignedEnvelope: MessageCodec<SignedEnvelope, SignedEnvelopeInit> = defineCodec<SignedEnvelope, SignedEnvelopeInit>('SignedEnvelope');
 
 /** Decoded message type by frame type code. */
 export interface MessageByType {
