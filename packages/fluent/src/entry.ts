@@ -2,6 +2,7 @@ import type { Timer } from '@detr/interface';
 import type { Histogram } from './histogram.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { Ring } from './ring.js';
+import type { AbortOptions } from '@detr/interface';
 import type { OutboundMessage } from './types.js';
 
 export const WAITING = 0;
@@ -73,6 +74,38 @@ export interface List {
   head: Entry | undefined;
   tail: Entry | undefined;
   length: number;
+}
+
+const unset = (): void => {};
+
+/** A new entry in the WAITING state; the caller sets `resolve` and `reject`. */
+export function newEntry(
+  message: OutboundMessage,
+  level: number,
+  bytes: number,
+  peer: PeerLike,
+  channel: ChannelState,
+  createdAt: number,
+  options: AbortOptions,
+): Entry {
+  return {
+    message,
+    level,
+    bytes,
+    peer,
+    channel,
+    createdAt,
+    state: WAITING,
+    resolve: unset,
+    reject: unset,
+    signal: options.signal,
+    onAbort: undefined,
+    run: undefined,
+    prev: undefined,
+    next: undefined,
+    aprev: undefined,
+    anext: undefined,
+  };
 }
 
 export const newList = (): List => ({ head: undefined, tail: undefined, length: 0 });

@@ -6,8 +6,13 @@ import {
   type PeerId,
   type Timer,
 } from '@detr/interface';
+import { Channels } from './channels.js';
+import { Drainers } from './drain.js';
+import { checkMessage } from './validate.js';
+import { Waiters } from './waiters.js';
+import { CongestionTracker } from './congestion.js';
 import type { Core } from './core.js';
-import { newCounters, queued, sent, toStats } from './counters.js';
+import { ended, left, newCounters, queued, sent, toStats, type Outcome } from './counters.js';
 import {
   type ChannelState,
   type Counters,
@@ -20,23 +25,16 @@ import {
   WAITING,
   ageRemove,
   agePush,
-  listPush,
-  listRemove,
+  newEntry,
   newList,
 } from './entry.js';
 import { MessageDroppedError, QueueFullError, SinkError } from './errors.js';
-import { PRIORITIES, levelOf, type Priority } from './priority.js';
-import { TokenBucket } from './rate-limit.js';
+import { PRIORITIES, type Priority } from './priority.js';
+import { TokenBucket, whenReady } from './rate-limit.js';
 import { Ring } from './ring.js';
 import type { OutboundMessage, PeerQueue, PeerQueueStats, Sink } from './types.js';
 
-type Outcome = 'dropped' | 'rejected' | 'cancelled' | 'failed';
 const LEVELS = PRIORITIES.length;
-const NORMAL = 2;
-
-const CLEAR = 0;
-const RISING = 1;
-const CONGESTED = 2;
 
 /** One peer's outbound queue: admission, waiters, quotas, congestion and stats. */
 export class PeerQueueImpl implements PeerQueue, PeerLike {
@@ -46,21 +44,17 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
   private readonly bytesAt = PRIORITIES.map(() => 0);
   /** Queued entries per level in arrival order (for drop-oldest and close). */
   private readonly age: List[] = PRIORITIES.map(newList);
-  private readonly waiters: List[] = PRIORITIES.map(newList);
-  private readonly channels = new Map<string, ChannelState>();
+  private readonly waiters = new Waiters();
+  private readonly fitsFn = (level: number, bytes: number): boolean => this.fits(level, bytes);
+  private readonly admitFn = (e: Entry): void => this.admit(e);
+  private readonly channels: Channels;
   private readonly counters = newCounters();
   private readonly bucket: TokenBucket | undefined;
+  private readonly congestion: CongestionTracker;
   private timer: Timer | undefined;
   private depth = 0;
   private bytes = 0;
-  private waiting = 0;
-  private pumping = false;
-  private pumpAgain = false;
-  private congestion = CLEAR;
-  private risingSince = 0;
-  private congestedSince = 0;
-  private congestionTimer: Timer | undefined;
-  private drainers: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly drainers = new Drainers();
   closed = false;
   blocked = false;
   inflight = 0;
@@ -73,73 +67,45 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
   ) {
     const limit = core.config.peerLimit;
     this.bucket = limit === undefined ? undefined : new TokenBucket(limit, core.clock.now());
+    this.channels = new Channels(this, core.config, (name) => core.channelCounters(name));
+    this.congestion = new CongestionTracker(
+      core.clock,
+      core.config,
+      peer,
+      () => ({ depth: this.depth, bytes: this.bytes, waiting: this.waiters.count }),
+      (kind, event) => {
+        core.congestedPeers += kind === 'start' ? 1 : -1;
+        core.emit(kind === 'start' ? 'congestion:start' : 'congestion:end', event);
+      },
+    );
   }
 
   send(message: OutboundMessage, options: AbortOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('The peer queue is closed'));
     if (!this.core.running) return Promise.reject(new NotStartedError());
-    if (typeof message !== 'object' || message === null) {
-      return Promise.reject(new TypeError('message must be an object'));
-    }
-    const level = message.priority === undefined ? NORMAL : levelOf(message.priority);
-    if (level < 0)
-      return Promise.reject(new TypeError(`unknown priority ${String(message.priority)}`));
-    if (typeof message.channel !== 'string') {
-      return Promise.reject(new TypeError('message.channel must be a string'));
-    }
-    if (!(message.data instanceof Uint8Array)) {
-      return Promise.reject(new TypeError('message.data must be a Uint8Array'));
-    }
-    const bytes = message.data.byteLength;
     const cfg = this.core.config;
-    if (bytes > (cfg.capBytes[level] as number)) {
-      return Promise.reject(
-        new RangeError(`a ${PRIORITIES[level]} message of ${bytes} bytes can never fit the queue`),
-      );
-    }
-    const { signal } = options;
-    if (signal?.aborted === true) {
-      return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    }
+    let level: number;
+    let bytes: number;
     let channel: ChannelState;
     try {
-      channel = this.channel(message.channel);
+      ({ level, bytes } = checkMessage(message, options, cfg.capBytes));
+      channel = this.channels.get(message.channel, this.core.clock.now());
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new TypeError(String(err)));
     }
     return new Promise<void>((resolve, reject) => {
-      const e: Entry = {
-        message,
-        level,
-        bytes,
-        peer: this,
-        channel,
-        createdAt: this.core.clock.now(),
-        state: WAITING,
-        resolve,
-        reject,
-        signal,
-        onAbort: undefined,
-        run: undefined,
-        prev: undefined,
-        next: undefined,
-        aprev: undefined,
-        anext: undefined,
-      };
-      const clear = this.noWaitersUpTo(level);
+      const e = newEntry(message, level, bytes, this, channel, this.core.clock.now(), options);
+      e.resolve = resolve;
+      e.reject = reject;
+      const clear = this.waiters.noneUpTo(level);
       if (clear && this.fits(level, bytes)) return this.admit(e);
       const policy = cfg.policy[level];
       if (policy === 'drop-oldest' && this.dropFor(level, bytes, !clear)) return this.admit(e);
-      if (policy === 'wait' && this.waiting < cfg.maxWaiting) return this.wait(e);
-      this.count(e, 'rejected');
+      if (policy === 'wait' && this.waiters.count < cfg.maxWaiting) return this.wait(e);
+      this.each(e, ended, 0, 'rejected');
       e.state = GONE;
       reject(new QueueFullError(`The ${PRIORITIES[level]} queue to this peer is full`));
     });
-  }
-
-  private noWaitersUpTo(level: number): boolean {
-    for (let i = 0; i <= level; i++) if ((this.waiters[i] as List).length > 0) return false;
-    return true;
   }
 
   private fits(level: number, bytes: number): boolean {
@@ -192,8 +158,7 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
   }
 
   private wait(e: Entry): void {
-    listPush(this.waiters[e.level] as List, e);
-    this.waiting++;
+    this.waiters.add(e);
     this.listen(e);
     this.updateCongestion();
   }
@@ -206,21 +171,18 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     this.depthAt[e.level] = (this.depthAt[e.level] as number) + 1;
     this.bytesAt[e.level] = (this.bytesAt[e.level] as number) + e.bytes;
     e.channel.queued++;
-    this.forEachScope(e, (c) => queued(c, e.bytes, 1));
+    this.each(e, queued, e.bytes, 1);
     this.listen(e);
     void this.core.pq.add(() => this.dispatch(e), { priority: LEVELS - 1 - e.level, entry: e });
     this.updateCongestion();
   }
 
-  private forEachScope(e: Entry, fn: (c: Counters) => void): void {
-    fn(this.core.levels[e.level] as Counters);
-    fn(e.channel.counters);
-    fn(this.counters);
-    fn(this.core.total);
-  }
-
-  private count(e: Entry, outcome: Outcome): void {
-    this.forEachScope(e, (c) => c[outcome]++);
+  /** Applies `op` to every stats scope of `e`: its priority, channel, peer, and the total. */
+  private each<A, B>(e: Entry, op: (c: Counters, a: A, b: B) => void, a: A, b: B): void {
+    op(this.core.levels[e.level] as Counters, a, b);
+    op(e.channel.counters, a, b);
+    op(this.counters, a, b);
+    op(this.core.total, a, b);
   }
 
   private unqueue(e: Entry): void {
@@ -236,8 +198,7 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
   private removeQueued(e: Entry, err: Error, outcome: Outcome, pump: boolean): void {
     this.core.fq.unlink(e);
     this.unqueue(e);
-    this.forEachScope(e, (c) => queued(c, e.bytes, -1));
-    this.count(e, outcome);
+    this.each(e, left, e.bytes, outcome);
     e.state = GONE;
     e.reject(err);
     if (pump) this.pump();
@@ -250,9 +211,8 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     const err = new AbortError(undefined, { cause: e.signal?.reason });
     if (e.state === QUEUED) return this.removeQueued(e, err, 'cancelled', true);
     if (e.state !== WAITING) return;
-    listRemove(this.waiters[e.level] as List, e);
-    this.waiting--;
-    this.count(e, 'cancelled');
+    this.waiters.remove(e);
+    this.each(e, ended, 0, 'cancelled');
     e.state = GONE;
     e.reject(err);
     this.pump();
@@ -265,16 +225,16 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     e.state = SENT;
     this.unqueue(e);
     const waitMs = now - e.createdAt;
-    this.forEachScope(e, (c) => sent(c, e.bytes, waitMs));
+    this.each(e, sent, e.bytes, waitMs);
     this.inflight++;
     if (this.bucket !== undefined) {
       this.bucket.take(e.bytes, now);
-      if (!this.bucket.ready(now)) this.blockPeer(now);
+      if (!this.bucket.ready(now)) this.blockPeer();
     }
     const ch = e.channel;
     if (ch.bucket !== undefined) {
       ch.bucket.take(e.bytes, now);
-      if (!ch.bucket.ready(now)) this.blockChannel(ch, now);
+      if (!ch.bucket.ready(now)) this.blockChannel(ch);
     }
   }
 
@@ -304,7 +264,7 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     }
     e.state = GONE;
     if (failed) {
-      this.count(e, 'failed');
+      this.each(e, ended, 0, 'failed');
       e.reject(err instanceof Error ? err : new SinkError(undefined, { cause: err }));
     } else {
       e.resolve();
@@ -312,216 +272,80 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
     this.checkDrain();
   }
 
-  /** Admits waiters, most urgent first, while they fit; a waiter that doesn't fit stops the rest. */
+  /** Admits waiters, most urgent first, while they fit (see {@link Waiters}). */
   private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        this.pumpOnce();
-      } while (this.pumpAgain && !this.closed);
-    } finally {
-      this.pumping = false;
-    }
+    if (!this.closed) this.waiters.pump(this.fitsFn, this.admitFn);
   }
 
-  private pumpOnce(): void {
-    for (let level = 0; level < LEVELS; level++) {
-      const list = this.waiters[level] as List;
-      for (let w = list.head; w !== undefined; w = list.head) {
-        if (!this.fits(level, w.bytes)) return;
-        listRemove(list, w);
-        this.waiting--;
-        this.admit(w);
-      }
-    }
-  }
-
-  private blockPeer(now: number): void {
+  private blockPeer(): void {
     this.blocked = true;
-    const bucket = this.bucket as TokenBucket;
-    this.timer = this.core.clock.setTimeout(() => {
-      this.timer = undefined;
-      if (this.closed) return;
-      const t = this.core.clock.now();
-      if (!bucket.ready(t)) return this.blockPeer(t);
-      this.blocked = false;
-      this.core.fq.activatePeer(this);
-      this.core.kick();
-    }, bucket.delayMs(now));
+    this.timer = whenReady(
+      this.core.clock,
+      this.bucket as TokenBucket,
+      () => this.closed,
+      () => {
+        this.timer = undefined;
+        this.blocked = false;
+        this.core.fq.activatePeer(this);
+        this.core.kick();
+      },
+    );
   }
 
-  private blockChannel(ch: ChannelState, now: number): void {
+  private blockChannel(ch: ChannelState): void {
     ch.blocked = true;
-    const bucket = ch.bucket as TokenBucket;
-    ch.timer = this.core.clock.setTimeout(() => {
-      ch.timer = undefined;
-      if (this.closed) return;
-      const t = this.core.clock.now();
-      if (!bucket.ready(t)) return this.blockChannel(ch, t);
-      ch.blocked = false;
-      this.core.fq.activateChannel(ch);
-      this.core.kick();
-    }, bucket.delayMs(now));
-  }
-
-  private channel(name: string): ChannelState {
-    const found = this.channels.get(name);
-    if (found !== undefined) return found;
-    const cfg = this.core.config;
-    const now = this.core.clock.now();
-    if (this.channels.size >= cfg.maxChannelsPerPeer) this.evictChannel(now);
-    const limit = cfg.channelLimits.has(name)
-      ? cfg.channelLimits.get(name)
-      : cfg.defaultChannelLimit;
-    const ch: ChannelState = {
-      name,
-      peer: this,
-      fifo: PRIORITIES.map(newList),
-      inRing: PRIORITIES.map(() => false),
-      queued: 0,
-      bucket: limit === undefined ? undefined : new TokenBucket(limit, now),
-      blocked: false,
-      timer: undefined,
-      counters: this.core.channelCounters(name),
-    };
-    this.channels.set(name, ch);
-    return ch;
-  }
-
-  /** Forgets one idle channel (nothing queued, quota full); a RangeError if none is idle. */
-  private evictChannel(now: number): void {
-    for (const [name, ch] of this.channels) {
-      if (ch.queued === 0 && !ch.blocked && (ch.bucket === undefined || ch.bucket.full(now))) {
-        this.channels.delete(name);
-        return;
-      }
-    }
-    throw new RangeError(
-      `more than ${this.core.config.maxChannelsPerPeer} busy channels to one peer`,
+    ch.timer = whenReady(
+      this.core.clock,
+      ch.bucket as TokenBucket,
+      () => this.closed,
+      () => {
+        ch.timer = undefined;
+        ch.blocked = false;
+        this.core.fq.activateChannel(ch);
+        this.core.kick();
+      },
     );
   }
 
   private updateCongestion(): void {
-    const cfg = this.core.config;
-    if (this.congestion === CLEAR) {
-      if (this.depth >= cfg.highMessages || this.bytes >= cfg.highBytes || this.waiting > 0) {
-        this.congestion = RISING;
-        this.risingSince = this.core.clock.now();
-        this.congestionTimer = this.core.clock.setTimeout(
-          () => this.congestionDue(),
-          cfg.congestionMs,
-        );
-      }
-    } else if (this.depth <= cfg.lowMessages && this.bytes <= cfg.lowBytes && this.waiting === 0) {
-      this.clearCongestion();
-    }
-  }
-
-  private congestionDue(): void {
-    this.congestionTimer = undefined;
-    if (this.congestion !== RISING || this.closed) return;
-    this.congestion = CONGESTED;
-    this.congestedSince = this.core.clock.now();
-    this.core.congestedPeers++;
-    this.core.emit('congestion:start', this.event(this.congestedSince - this.risingSince));
-  }
-
-  private clearCongestion(): void {
-    this.congestionTimer?.cancel();
-    this.congestionTimer = undefined;
-    const was = this.congestion;
-    this.congestion = CLEAR;
-    if (was === CONGESTED) {
-      this.core.congestedPeers--;
-      this.core.emit('congestion:end', this.event(this.core.clock.now() - this.congestedSince));
-    }
-  }
-
-  private event(durationMs: number): {
-    peer: PeerId;
-    depth: number;
-    bytes: number;
-    waiting: number;
-    durationMs: number;
-  } {
-    return {
-      peer: this.peer,
-      depth: this.depth,
-      bytes: this.bytes,
-      waiting: this.waiting,
-      durationMs,
-    };
+    this.congestion.update(this.depth, this.bytes, this.waiters.count);
   }
 
   private idle(): boolean {
-    return this.depth === 0 && this.waiting === 0 && this.inflight === 0;
+    return this.depth === 0 && this.waiters.count === 0 && this.inflight === 0;
   }
 
   private checkDrain(): void {
-    if (this.drainers.length === 0 || this.closed || !this.idle()) return;
-    const drainers = this.drainers;
-    this.drainers = [];
-    for (const d of drainers) d.resolve();
+    if (this.drainers.size > 0 && !this.closed && this.idle()) this.drainers.settle();
   }
 
   drain(options: AbortOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('The peer queue is closed'));
-    const { signal } = options;
-    if (signal?.aborted === true) {
-      return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    }
-    if (this.idle()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.drainers = this.drainers.filter((d) => d !== drainer);
-        reject(new AbortError(undefined, { cause: signal?.reason }));
-      };
-      const drainer = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (err: Error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      this.drainers.push(drainer);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (this.idle() && options.signal?.aborted !== true) return Promise.resolve();
+    return this.drainers.wait(options);
   }
 
   close(reason?: Error): void {
     if (this.closed) return;
     this.closed = true;
     const err = new ClosedError('The peer queue is closed', { cause: reason });
+    for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
+      this.unlisten(w);
+      this.each(w, ended, 0, 'cancelled');
+      w.state = GONE;
+      w.reject(err);
+    }
     for (let level = 0; level < LEVELS; level++) {
-      const waiters = this.waiters[level] as List;
-      for (let w = waiters.head; w !== undefined; w = waiters.head) {
-        listRemove(waiters, w);
-        this.waiting--;
-        this.unlisten(w);
-        this.count(w, 'cancelled');
-        w.state = GONE;
-        w.reject(err);
-      }
       const age = this.age[level] as List;
       for (let e = age.head; e !== undefined; e = age.head) {
         this.removeQueued(e, err, 'cancelled', false);
       }
     }
     this.timer?.cancel();
-    for (const ch of this.channels.values()) ch.timer?.cancel();
-    this.clearCongestion();
+    this.channels.cancelTimers();
+    this.congestion.clear();
     this.core.forget(this.key);
-    const drainers = this.drainers;
-    this.drainers = [];
-    for (const d of drainers) d.reject(err);
+    this.drainers.settle(err);
   }
 
   stats(): PeerQueueStats {
@@ -536,8 +360,8 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
       ...toStats(this.counters),
       priorities,
       inFlight: this.inflight,
-      waiting: this.waiting,
-      congested: this.congestion === CONGESTED,
+      waiting: this.waiters.count,
+      congested: this.congestion.congested,
     };
   }
 }

@@ -1,3 +1,5 @@
+import type { Clock, Timer } from '@detr/interface';
+
 /**
  * A token-bucket quota, as commonware's per-channel quotas: a sustained rate and a burst. Leave a
  * field out (or set it to `Infinity`) to leave that dimension unlimited.
@@ -111,4 +113,26 @@ export class TokenBucket {
     this.refill(nowMs);
     return this.msgs >= this.msgBurst && this.bytes >= this.byteBurst;
   }
+}
+
+/**
+ * Calls `onReady` once `bucket` allows a message again, re-arming if the clock's timer fired early
+ * by rounding; `closed()` true at any firing stops it silently.
+ */
+export function whenReady(
+  clock: Clock,
+  bucket: TokenBucket,
+  closed: () => boolean,
+  onReady: () => void,
+): Timer {
+  const handle = { timer: undefined as Timer | undefined };
+  const arm = (): void => {
+    handle.timer = clock.setTimeout(() => {
+      if (closed()) return;
+      if (bucket.ready(clock.now())) onReady();
+      else arm();
+    }, bucket.delayMs(clock.now()));
+  };
+  arm();
+  return { cancel: () => handle.timer?.cancel() };
 }
