@@ -30,11 +30,19 @@ export type {
   DialOptions,
   Direction,
   Listener,
+  NewStreamOptions,
   RemoteInfo,
   Stream,
   StreamHandler,
   StreamRegistry,
   Transport,
+} from './transport.js';
+export {
+  StreamResetError,
+  UnknownProtocolError,
+  StreamRefusedError,
+  StreamLimitError,
+  ProtocolViolationError,
 } from './transport.js';
 export type { ConnectionGate, PeerReporter, PenaltyReason } from './peers.js';
 export { noopPeerReporter, openGate } from './peers.js';
