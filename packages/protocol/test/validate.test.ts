@@ -206,6 +206,7 @@ describe('oneof', () => {
       requestId: 9,
       body: 'ping',
       ping: {},
+      senderAddresses: [],
     });
     expect(codeOf(() => DhtRequest.decode(u8(tag(1, 0), v(9))))).toBe('INVALID_FIELD');
     expect(codeOf(() => DhtRequest.decode(u8(ld(2, []), ld(3, ld(1, [1])))))).toBe('INVALID_FIELD');

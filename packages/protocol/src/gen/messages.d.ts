@@ -583,6 +583,12 @@ export namespace detr {
             /** DhtRequest store. */
             store?: (detr.dht.DhtStoreRequest.$Properties|null);
 
+            /**
+             * The sender's listen addresses, so that the receiver can check it and add it to its routing
+             * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
+             */
+            senderAddresses: string[];
+
             /** DhtRequest body. */
             body?: ("ping"|"findNode"|"findValue"|"store");
 
@@ -625,6 +631,12 @@ export namespace detr {
                 /** DhtRequest store */
                 store?: (detr.dht.DhtStoreRequest.$Properties|null);
 
+                /**
+                 * The sender's listen addresses, so that the receiver can check it and add it to its routing
+                 * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
+                 */
+                senderAddresses?: (string[]|null);
+
                 /** DhtRequest body */
                 body?: ("ping"|"findNode"|"findValue"|"store");
 
@@ -639,6 +651,7 @@ export namespace detr {
               findNode?: detr.dht.DhtFindNodeRequest.$Shape|null;
               findValue?: detr.dht.DhtFindValueRequest.$Shape|null;
               store?: detr.dht.DhtStoreRequest.$Shape|null;
+              senderAddresses?: string[]|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ body?: undefined; ping?: null; findNode?: null; findValue?: null; store?: null }|{ body?: "ping"; ping: detr.dht.DhtPingRequest.$Shape; findNode?: null; findValue?: null; store?: null }|{ body?: "findNode"; ping?: null; findNode: detr.dht.DhtFindNodeRequest.$Shape; findValue?: null; store?: null }|{ body?: "findValue"; ping?: null; findNode?: null; findValue: detr.dht.DhtFindValueRequest.$Shape; store?: null }|{ body?: "store"; ping?: null; findNode?: null; findValue?: null; store: detr.dht.DhtStoreRequest.$Shape })

@@ -1385,6 +1385,8 @@ export const detr = $root.detr = (() => {
              * @property {detr.dht.DhtFindNodeRequest.$Properties|null} [findNode] DhtRequest findNode
              * @property {detr.dht.DhtFindValueRequest.$Properties|null} [findValue] DhtRequest findValue
              * @property {detr.dht.DhtStoreRequest.$Properties|null} [store] DhtRequest store
+             * @property {Array.<string>|null} [senderAddresses] The sender's listen addresses, so that the receiver can check it and add it to its routing
+             * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
              * @property {"ping"|"findNode"|"findValue"|"store"} [body] DhtRequest body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -1405,6 +1407,7 @@ export const detr = $root.detr = (() => {
              *   findNode?: detr.dht.DhtFindNodeRequest.$Shape|null;
              *   findValue?: detr.dht.DhtFindValueRequest.$Shape|null;
              *   store?: detr.dht.DhtStoreRequest.$Shape|null;
+             *   senderAddresses?: Array.<string>|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ body?: undefined; ping?: null; findNode?: null; findValue?: null; store?: null }|{ body?: "ping"; ping: detr.dht.DhtPingRequest.$Shape; findNode?: null; findValue?: null; store?: null }|{ body?: "findNode"; ping?: null; findNode: detr.dht.DhtFindNodeRequest.$Shape; findValue?: null; store?: null }|{ body?: "findValue"; ping?: null; findNode?: null; findValue: detr.dht.DhtFindValueRequest.$Shape; store?: null }|{ body?: "store"; ping?: null; findNode?: null; findValue?: null; store: detr.dht.DhtStoreRequest.$Shape })
@@ -1420,6 +1423,7 @@ export const detr = $root.detr = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const DhtRequest = function (properties) {
+                this.senderAddresses = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1466,6 +1470,15 @@ export const detr = $root.detr = (() => {
              */
             DhtRequest.prototype.store = null;
 
+            /**
+             * The sender's listen addresses, so that the receiver can check it and add it to its routing
+             * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
+             * @member {Array.<string>} senderAddresses
+             * @memberof detr.dht.DhtRequest
+             * @instance
+             */
+            DhtRequest.prototype.senderAddresses = $util.emptyArray;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -1506,6 +1519,9 @@ export const detr = $root.detr = (() => {
                     $root.detr.dht.DhtFindValueRequest.encode(message.findValue, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.store != null && $Object.hasOwnProperty.call(message, "store"))
                     $root.detr.dht.DhtStoreRequest.encode(message.store, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.senderAddresses != null && message.senderAddresses.length)
+                    for (let i = 0; i < message.senderAddresses.length; ++i)
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.senderAddresses[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1585,6 +1601,14 @@ export const detr = $root.detr = (() => {
                                 break;
                             message.store = $root.detr.dht.DhtStoreRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.store);
                             message.body = "store";
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.senderAddresses && message.senderAddresses.length))
+                                message.senderAddresses = [];
+                            message.senderAddresses.push(reader.stringVerify());
                             continue;
                         }
                     }

@@ -98,6 +98,7 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
       { name: 'findNode', id: 3, kind: 'message', ref: 'DhtFindNodeRequest', oneof: 'body' },
       { name: 'findValue', id: 4, kind: 'message', ref: 'DhtFindValueRequest', oneof: 'body' },
       { name: 'store', id: 5, kind: 'message', ref: 'DhtStoreRequest', oneof: 'body' },
+      { name: 'senderAddresses', id: 10, kind: 'string', repeated: true, maxLen: 256, maxCount: 32 },
     ],
   },
   DhtResponse: {

@@ -474,6 +474,12 @@ export type DhtRequest = {
    * Field 1.
    */
   requestId: number;
+  /**
+   * The sender's listen addresses, so that the receiver can check it and add it to its routing
+   * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
+   * Field 10; at most 256 bytes, at most 32 elements.
+   */
+  senderAddresses: string[];
 } & (
   | { body: 'ping'; ping: DhtPingRequest }
   | { body: 'findNode'; findNode: DhtFindNodeRequest }
@@ -487,6 +493,12 @@ export type DhtRequestInit = {
    * Field 1.
    */
   requestId?: number;
+  /**
+   * The sender's listen addresses, so that the receiver can check it and add it to its routing
+   * table. Empty: the sender is a client that must not be added (not reachable, or not serving).
+   * Field 10; at most 256 bytes, at most 32 elements.
+   */
+  senderAddresses?: readonly string[];
 } & (
   | { body?: 'ping'; ping: DhtPingRequestInit }
   | { body?: 'findNode'; findNode: DhtFindNodeRequestInit }
