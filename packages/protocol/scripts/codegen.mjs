@@ -294,7 +294,9 @@ function limitsNote(f) {
 
 /** Whether an encoder must be given the field (required, exact length, minimum length). */
 function mustSet(f) {
-  return !f.repeated && !f.oneof && (f.required === true || f.len !== undefined || (f.minLen ?? 0) > 0);
+  return (
+    !f.repeated && !f.oneof && (f.required === true || f.len !== undefined || (f.minLen ?? 0) > 0)
+  );
 }
 
 function fieldLines(f, init) {
