@@ -12,6 +12,7 @@ export interface RangeQuery {
 
 /** Reads and writes inside one transaction; reads see the transaction's own writes. */
 export interface BackendTxn {
+  /** Stored bytes, valid only until the next call on the backend (may be a reused buffer). */
   get(table: string, key: Uint8Array): Uint8Array | undefined;
   put(table: string, key: Uint8Array, value: Uint8Array): void;
   del(table: string, key: Uint8Array): boolean;
@@ -20,7 +21,10 @@ export interface BackendTxn {
 
 export interface Backend {
   readonly kind: 'lmdb' | 'memory';
-  /** The stored bytes (a copy the caller may keep), or `undefined`. */
+  /**
+   * The stored bytes, or `undefined`. Valid only until the next call on the backend (lmdb hands
+   * out a reused buffer): copy what you keep.
+   */
   get(table: string, key: Uint8Array): Uint8Array | undefined;
   /** Entries in key order; keys and values are copies. */
   range(table: string, query: RangeQuery): Iterable<[Uint8Array, Uint8Array]>;

@@ -1,5 +1,7 @@
-// A bounded LRU of verified record payloads, keyed by table and key. Map iteration order is
-// insertion order, so "touch" is delete + set and the eviction victim is the first key.
+// A bounded LRU of verified record payloads, keyed by table and key: a Map from key to node and
+// a doubly-linked list in recency order, so get, set and eviction are O(1). (A bare Map used as
+// an LRU — delete + set to touch, evict `keys().next()` — degrades badly under eviction churn,
+// because V8 leaves holes at the front of the Map's entry table that every `keys().next()` skips.)
 import type { CacheStats } from './types.js';
 
 export interface CachedRecord {
@@ -8,11 +10,23 @@ export interface CachedRecord {
   expiresAtMs: number | undefined;
 }
 
+interface Node {
+  key: string;
+  record: CachedRecord;
+  size: number;
+  prev: Node | undefined;
+  next: Node | undefined;
+}
+
 /** Fixed cost per entry added to its byte size, for the `maxBytes` budget. */
-const ENTRY_OVERHEAD_BYTES = 64;
+export const ENTRY_OVERHEAD_BYTES = 64;
 
 export class LruCache {
-  private readonly map = new Map<string, CachedRecord>();
+  private readonly map = new Map<string, Node>();
+  /** Most recently used. */
+  private head: Node | undefined;
+  /** Least recently used: evicted first. */
+  private tail: Node | undefined;
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -27,45 +41,66 @@ export class LruCache {
     return this.maxEntries > 0 && this.maxBytes > 0;
   }
 
-  private static size(key: string, r: CachedRecord): number {
-    return key.length + r.value.length + ENTRY_OVERHEAD_BYTES;
+  private unlink(n: Node): void {
+    if (n.prev === undefined) this.head = n.next;
+    else n.prev.next = n.next;
+    if (n.next === undefined) this.tail = n.prev;
+    else n.next.prev = n.prev;
+    n.prev = undefined;
+    n.next = undefined;
+  }
+
+  private pushFront(n: Node): void {
+    n.next = this.head;
+    n.prev = undefined;
+    if (this.head !== undefined) this.head.prev = n;
+    this.head = n;
+    if (this.tail === undefined) this.tail = n;
   }
 
   get(key: string): CachedRecord | undefined {
-    const r = this.map.get(key);
-    if (r === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, r);
-    return r;
+    const n = this.map.get(key);
+    if (n === undefined) return undefined;
+    if (this.head !== n) {
+      this.unlink(n);
+      this.pushFront(n);
+    }
+    return n.record;
   }
 
-  set(key: string, r: CachedRecord): void {
+  set(key: string, record: CachedRecord): void {
     if (!this.enabled) return;
-    const size = LruCache.size(key, r);
-    if (size > this.maxBytes) {
-      this.delete(key);
-      return;
-    }
     this.delete(key);
-    this.map.set(key, r);
+    const size = key.length + record.value.length + ENTRY_OVERHEAD_BYTES;
+    if (size > this.maxBytes) return;
+    const n: Node = { key, record, size, prev: undefined, next: undefined };
+    this.map.set(key, n);
+    this.pushFront(n);
     this.bytes += size;
-    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const first = this.map.keys().next();
-      if (first.done === true) break;
-      this.delete(first.value);
+    while (
+      (this.map.size > this.maxEntries || this.bytes > this.maxBytes) &&
+      this.tail !== undefined
+    ) {
+      this.remove(this.tail);
       this.evictions++;
     }
   }
 
+  private remove(n: Node): void {
+    this.unlink(n);
+    this.map.delete(n.key);
+    this.bytes -= n.size;
+  }
+
   delete(key: string): void {
-    const r = this.map.get(key);
-    if (r === undefined) return;
-    this.map.delete(key);
-    this.bytes -= LruCache.size(key, r);
+    const n = this.map.get(key);
+    if (n !== undefined) this.remove(n);
   }
 
   clear(): void {
     this.map.clear();
+    this.head = undefined;
+    this.tail = undefined;
     this.bytes = 0;
   }
 

@@ -19,6 +19,7 @@ import {
   encodeRecord,
   expiryIndexKey,
   expiryIndexUntil,
+  HEADER_BYTES,
   MAX_EXPIRY_MS,
   parseExpiryIndexKey,
   recordExpiry,
@@ -91,6 +92,10 @@ export interface Core {
   readonly maxValueBytes: number;
   checkNamespace(name: string): void;
   isSecret(name: string): boolean;
+  /**
+   * The live record under `key`. Its `value` may be a view into a transient backend buffer:
+   * decode (copy) it before the next store call.
+   */
   read(ns: string, key: Uint8Array): CachedRecord | undefined;
   scan(ns: string, options: ScanOptions): Generator<[Uint8Array, RawRecord]>;
   commit(ops: Op[], options?: AbortOptions): Promise<boolean[]>;
@@ -234,21 +239,24 @@ export function createStoreCore(
       const b = live();
       const stats = perNs.get(ns) as { hits: number; misses: number };
       const now = clock.now();
-      const k = ck(ns, key);
-      const hit = cache.get(k);
-      if (hit !== undefined) {
-        cache.hits++;
-        stats.hits++;
-        if (expired(hit.expiresAtMs, now)) {
-          cache.delete(k);
-          return undefined;
+      const k = cache.enabled ? ck(ns, key) : undefined;
+      if (k !== undefined) {
+        const hit = cache.get(k);
+        if (hit !== undefined) {
+          cache.hits++;
+          stats.hits++;
+          if (expired(hit.expiresAtMs, now)) {
+            cache.delete(k);
+            return undefined;
+          }
+          return hit;
         }
-        return hit;
       }
       cache.misses++;
       stats.misses++;
       let stored: Uint8Array | undefined;
       try {
+        // Valid only until the next backend call: check it and copy the value out at once.
         stored = b.get(nsTable(ns), key);
       } catch (err) {
         engineError(err);
@@ -256,7 +264,8 @@ export function createStoreCore(
       if (stored === undefined) return undefined;
       const rec = checkRecord(ns, key, stored);
       if (expired(rec.expiresAtMs, now)) return undefined;
-      const entry = { value: rec.value, expiresAtMs: rec.expiresAtMs };
+      if (k === undefined) return rec; // callers decode (copy) before the next backend call
+      const entry = { value: rec.value.slice(), expiresAtMs: rec.expiresAtMs };
       cache.set(k, entry);
       return entry;
     },
@@ -331,24 +340,34 @@ export function createStoreCore(
     commit(ops, opts = {}) {
       throwIfAborted(opts.signal);
       const b = live();
-      for (const op of ops) cache.delete(ck(op.ns, op.key));
+      // Cache keys, also used to spot a key written twice in one batch.
+      const ids = cache.enabled || ops.length > 1 ? ops.map((op) => ck(op.ns, op.key)) : undefined;
+      if (cache.enabled && ids !== undefined) for (const id of ids) cache.delete(id);
       const now = clock.now();
       const run = (txn: BackendTxn): boolean[] => {
-        // Phase 1: reads only, so nothing is half-written if one throws.
-        const olds = ops.map((op) => txn.get(nsTable(op.ns), op.key));
+        // Phase 1: reads only (the old expiry of each key), so nothing is half-written if one
+        // throws. Reads return transient bytes: take what is needed at once.
+        const oldExps = ops.map((op) => {
+          const old = txn.get(nsTable(op.ns), op.key);
+          return old === undefined ? null : recordExpiry(old);
+        });
         // Phase 2: writes. A later op on a key the batch already wrote sees that write.
         const seen = ops.length > 1 ? new Set<string>() : undefined;
         return ops.map((op, i) => {
           const table = nsTable(op.ns);
           const nsb = nsBytes.get(op.ns) as Uint8Array;
-          let prev = olds[i];
-          if (seen !== undefined) {
-            const id = ck(op.ns, op.key);
-            if (seen.has(id)) prev = txn.get(table, op.key);
+          let oldExp = oldExps[i];
+          if (seen !== undefined && ids !== undefined) {
+            const id = ids[i] as string;
+            if (seen.has(id)) {
+              const cur = txn.get(table, op.key);
+              oldExp = cur === undefined ? null : recordExpiry(cur);
+            }
             seen.add(id);
           }
-          const oldExp = prev === undefined ? undefined : recordExpiry(prev);
-          if (oldExp !== undefined) txn.del(EXPIRY_TABLE, expiryIndexKey(oldExp, nsb, op.key));
+          if (oldExp !== null && oldExp !== undefined) {
+            txn.del(EXPIRY_TABLE, expiryIndexKey(oldExp, nsb, op.key));
+          }
           if (op.kind === 'put') {
             txn.put(table, op.key, op.stored as Uint8Array);
             if (op.expiresAtMs !== undefined) {
@@ -356,28 +375,33 @@ export function createStoreCore(
             }
             return true;
           }
-          const existed = txn.del(table, op.key);
-          return existed && !expired(oldExp, now);
+          if (oldExp === null) return false;
+          txn.del(table, op.key);
+          return !expired(oldExp, now);
         });
       };
       const p = b.transact(run).then(
         (results) => {
           counters.batches++;
-          for (const op of ops) {
-            const k = ck(op.ns, op.key);
+          ops.forEach((op, i) => {
             if (op.kind === 'put') {
               counters.writes++;
-              const stored = op.stored as Uint8Array;
-              cache.set(k, { value: stored.subarray(14), expiresAtMs: op.expiresAtMs });
+              if (ids !== undefined && cache.enabled) {
+                const stored = op.stored as Uint8Array;
+                cache.set(ids[i] as string, {
+                  value: stored.subarray(HEADER_BYTES),
+                  expiresAtMs: op.expiresAtMs,
+                });
+              }
             } else {
               counters.deletes++;
-              cache.delete(k);
+              if (ids !== undefined) cache.delete(ids[i] as string);
             }
-          }
+          });
           return results;
         },
         (err: unknown) => {
-          for (const op of ops) cache.delete(ck(op.ns, op.key));
+          if (ids !== undefined) for (const id of ids) cache.delete(id);
           return engineError(err);
         },
       );

@@ -1,23 +1,20 @@
 // The stored form of every record: a 14-byte header, then the value bytes.
 //
 //   offset  size  field
-//   0       1     format version (1)
-//   1       1     flags (0; reserved)
-//   2       8     expiresAtMs, unsigned big-endian (0 = never expires)
-//   10      4     CRC-32 of key ‖ bytes 0..9 ‖ value, unsigned big-endian
+//   0       4     CRC-32 of key ‖ bytes 4..end, unsigned big-endian
+//   4       1     format version (1)
+//   5       1     flags (0; reserved)
+//   6       8     expiresAtMs, unsigned big-endian (0 = never expires)
 //   14      n     value
 //
-// The checksum covers the key, so a record that moved to the wrong key is caught too.
+// The checksum covers the key, so a record that moved to the wrong key is caught too; it comes
+// first so that what it covers is one contiguous range.
 import { crc32 } from 'node:zlib';
 
 export const RECORD_VERSION = 1;
 export const HEADER_BYTES = 14;
-/** Largest expiry accepted (year ~287,000; keeps the u64 exact in a double). */
+/** Largest expiry accepted (keeps the u64 exact in a double). */
 export const MAX_EXPIRY_MS = Number.MAX_SAFE_INTEGER;
-
-function checksum(key: Uint8Array, head: Uint8Array, value: Uint8Array): number {
-  return crc32(value, crc32(head, crc32(key)));
-}
 
 /** Builds the stored bytes of a record. */
 export function encodeRecord(
@@ -27,13 +24,13 @@ export function encodeRecord(
 ): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + value.length);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out[0] = RECORD_VERSION;
-  out[1] = 0;
+  out[4] = RECORD_VERSION;
+  out[5] = 0;
   const exp = expiresAtMs ?? 0;
-  view.setUint32(2, Math.floor(exp / 2 ** 32));
-  view.setUint32(6, exp >>> 0);
+  view.setUint32(6, Math.floor(exp / 2 ** 32));
+  view.setUint32(10, exp >>> 0);
   out.set(value, HEADER_BYTES);
-  view.setUint32(10, checksum(key, out.subarray(0, 10), value));
+  view.setUint32(0, crc32(out.subarray(4), crc32(key)));
   return out;
 }
 
@@ -50,21 +47,19 @@ export interface RawRecord {
 export function decodeRecord(key: Uint8Array, stored: Uint8Array): RawRecord | string {
   if (stored.length < HEADER_BYTES)
     return `record shorter than its header (${stored.length} bytes)`;
-  if (stored[0] !== RECORD_VERSION) return `unknown record version ${stored[0]}`;
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
-  const value = stored.subarray(HEADER_BYTES);
-  if (view.getUint32(10) !== checksum(key, stored.subarray(0, 10), value)) {
+  if (view.getUint32(0) !== crc32(stored.subarray(4), crc32(key)))
     return 'record checksum mismatch';
-  }
-  const exp = view.getUint32(2) * 2 ** 32 + view.getUint32(6);
-  return { value, expiresAtMs: exp === 0 ? undefined : exp };
+  if (stored[4] !== RECORD_VERSION) return `unknown record version ${stored[4]}`;
+  const exp = view.getUint32(6) * 2 ** 32 + view.getUint32(10);
+  return { value: stored.subarray(HEADER_BYTES), expiresAtMs: exp === 0 ? undefined : exp };
 }
 
 /** Reads only the expiry of stored bytes already known to be well-formed. */
 export function recordExpiry(stored: Uint8Array): number | undefined {
   if (stored.length < HEADER_BYTES) return undefined;
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
-  const exp = view.getUint32(2) * 2 ** 32 + view.getUint32(6);
+  const exp = view.getUint32(6) * 2 ** 32 + view.getUint32(10);
   return exp === 0 ? undefined : exp;
 }
 

@@ -78,8 +78,15 @@ export function openLmdbBackend(
     }
   }
 
+  // getBinaryFast reuses one buffer and only overrides its `length` property: take a true view
+  // of the value's bytes (valid until the next read, as the Backend contract says).
+  const get = (t: string, k: Uint8Array): Uint8Array | undefined => {
+    const b = db(t).getBinaryFast(asBuf(k));
+    return b === undefined ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.length);
+  };
+
   const txn: BackendTxn = {
-    get: (t, k) => db(t).getBinary(asBuf(k)),
+    get,
     put: (t, k, v) => {
       db(t).putSync(asBuf(k), asBuf(v));
     },
@@ -90,7 +97,7 @@ export function openLmdbBackend(
   return {
     kind: 'lmdb',
     env,
-    get: (t, k) => db(t).getBinary(asBuf(k)),
+    get,
     range,
     async transact<T>(fn: (txn: BackendTxn) => T): Promise<T> {
       const result = await env.childTransaction(() => fn(txn));
