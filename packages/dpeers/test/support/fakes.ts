@@ -72,6 +72,7 @@ export function fakeConnection(
     newStream: () => Promise.reject(new Error('not in this fake')),
     streams: () => [],
     stats: () => ({ bytesSent: 0, bytesReceived: 0, streamsOpened: 0, rttMs: undefined }),
+    setIdleTimeout: () => {},
     close(opts) {
       c.closedWith ??= 'close';
       status = 'closing';
