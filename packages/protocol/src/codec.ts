@@ -71,6 +71,7 @@ class Codec<T, I> implements MessageCodec<T, I> {
   readonly fullName: string;
   readonly typeCode: number | undefined;
   readonly schema: MessageSchema;
+  private impl: Internal | undefined;
 
   constructor(schema: MessageSchema) {
     this.name = schema.name;
@@ -89,7 +90,7 @@ class Codec<T, I> implements MessageCodec<T, I> {
     if (typeof message !== 'object' || message === null) {
       throw new TypeError(`${this.name}: message must be an object`);
     }
-    const { compiled, generated } = internal(this.name);
+    const { compiled, generated } = (this.impl ??= internal(this.name));
     checkInitObject(compiled, message as Record<string, unknown>);
     generated.encode(message, writer);
   }
@@ -97,7 +98,7 @@ class Codec<T, I> implements MessageCodec<T, I> {
   decode(bytes: Uint8Array, options?: DecodeOptions): T {
     if (!(bytes instanceof Uint8Array))
       throw new TypeError(`${this.name}: bytes must be a Uint8Array`);
-    const { compiled, generated } = internal(this.name);
+    const { compiled, generated } = (this.impl ??= internal(this.name));
     try {
       scanMessage(compiled, bytes, options);
       const decoded = generated.decode(Reader.create(bytes));

@@ -151,24 +151,36 @@ function build(
  * @throws {ProtocolError} for a malformed header or an unaccepted version or type
  */
 export function parseFrameContent(content: Uint8Array, o: ResolvedFrameOptions): Frame {
+  const n = content.length;
   let pos = 0;
-  const read = (what: string): number => {
-    let value = 0;
-    let mul = 1;
-    for (let i = 0; i < 5; i++) {
-      if (pos >= content.length) throw new TruncatedError(`frame ends inside its ${what}`);
-      const b = content[pos++]!;
-      value += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        if (b === 0 && i > 0) throw new MalformedError(`non-minimal ${what} varint`);
-        return value;
-      }
-      mul *= 128;
+  // version
+  let version = 0;
+  let mul = 1;
+  for (let i = 0; ; i++) {
+    if (i === 5) throw new MalformedError('version varint longer than 5 bytes');
+    if (pos >= n) throw new TruncatedError('frame ends inside its version');
+    const b = content[pos++]!;
+    version += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      if (b === 0 && i > 0) throw new MalformedError('non-minimal version varint');
+      break;
     }
-    throw new MalformedError(`${what} varint longer than 5 bytes`);
-  };
-  const version = read('version');
-  const type = read('type');
+    mul *= 128;
+  }
+  // type
+  let type = 0;
+  mul = 1;
+  for (let i = 0; ; i++) {
+    if (i === 5) throw new MalformedError('type varint longer than 5 bytes');
+    if (pos >= n) throw new TruncatedError('frame ends inside its type');
+    const b = content[pos++]!;
+    type += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      if (b === 0 && i > 0) throw new MalformedError('non-minimal type varint');
+      break;
+    }
+    mul *= 128;
+  }
   if (!o.versionSet.has(version)) throw new UnsupportedVersionError(version, o.versions);
   if (type > MAX_TYPE_CODE || o.typeAllowed[type] !== 1) throw new UnknownTypeError(type);
   return { version, type, body: content.subarray(pos) };

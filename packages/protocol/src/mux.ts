@@ -88,15 +88,19 @@ export function encodeDataFrame(
   return out;
 }
 
-function readVarint(body: Uint8Array, pos: number): [value: number, next: number] {
+/** Read position of {@link readVarint} (module state keeps the hot path allocation-free). */
+let cursor = 0;
+
+function readVarint(body: Uint8Array): number {
   let value = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
-    if (pos >= body.length)
+    if (cursor >= body.length) {
       throw new TruncatedError('input ends inside a varint', { messageName: 'MuxData' });
-    const b = body[pos++]!;
+    }
+    const b = body[cursor++]!;
     value += (b & 0x7f) * mul;
-    if (b < 0x80) return [value, pos];
+    if (b < 0x80) return value;
     mul *= 128;
   }
   throw new MalformedError('varint longer than 10 bytes', { messageName: 'MuxData' });
@@ -123,13 +127,18 @@ function invalid(field: string, why: string): InvalidFieldError {
  */
 export function decodeMuxData(body: Uint8Array): MuxData {
   if (!(body instanceof Uint8Array)) throw new TypeError('body must be a Uint8Array');
+  // Common case first: exactly `08 <id> 12 <len> payload` with small varints.
+  const end = body.length;
+  if (end >= 4 && body[0] === 0x08 && body[1]! > 0 && body[1]! < 0x80 && body[2] === 0x12) {
+    const b3 = body[3]!;
+    if (b3 < 0x80 && b3 > 0 && 4 + b3 === end)
+      return { streamId: body[1]!, payload: body.subarray(4) };
+  }
   let streamId = 0;
   let payload: Uint8Array = EMPTY;
-  let pos = 0;
-  const end = body.length;
-  while (pos < end) {
-    let tag: number;
-    [tag, pos] = readVarint(body, pos);
+  cursor = 0;
+  while (cursor < end) {
+    const tag = readVarint(body);
     if (tag > 0xffff_ffff)
       throw new MalformedError('tag exceeds 32 bits', { messageName: 'MuxData' });
     const id = Math.floor(tag / 8);
@@ -137,50 +146,49 @@ export function decodeMuxData(body: Uint8Array): MuxData {
     if (id === 0) throw new MalformedError('field number 0', { messageName: 'MuxData' });
     if (id === 1) {
       if (wireType !== 0) throw invalid('streamId', `wire type ${wireType} for a uint32`);
-      let v: number;
-      [v, pos] = readVarint(body, pos);
+      const v = readVarint(body);
       if (v > 0xffff_ffff) throw invalid('streamId', 'value exceeds 2^32 - 1');
       streamId = v;
       continue;
     }
     if (id === 2) {
       if (wireType !== 2) throw invalid('payload', `wire type ${wireType} for a bytes`);
-      let len: number;
-      [len, pos] = readVarint(body, pos);
-      if (len > end - pos) {
+      const len = readVarint(body);
+      if (len > end - cursor) {
         throw new TruncatedError('MuxData.payload: value runs past the end', {
           messageName: 'MuxData',
           field: 'MuxData.payload',
         });
       }
       if (len > MAX_PAYLOAD) throw invalid('payload', `longer than ${MAX_PAYLOAD} bytes`);
-      payload = len === 0 ? EMPTY : body.subarray(pos, pos + len);
-      pos += len;
+      payload = len === 0 ? EMPTY : body.subarray(cursor, cursor + len);
+      cursor += len;
       continue;
     }
     // Unknown field: skip it.
     switch (wireType) {
       case 0:
-        [, pos] = readVarint(body, pos);
+        readVarint(body);
         break;
       case 1:
       case 5: {
         const size = wireType === 1 ? 8 : 4;
-        if (end - pos < size)
+        if (end - cursor < size) {
           throw new TruncatedError('input ends inside a fixed-size value', {
             messageName: 'MuxData',
           });
-        pos += size;
+        }
+        cursor += size;
         break;
       }
       case 2: {
-        let len: number;
-        [len, pos] = readVarint(body, pos);
-        if (len > end - pos)
+        const len = readVarint(body);
+        if (len > end - cursor) {
           throw new TruncatedError('length-delimited value runs past the end', {
             messageName: 'MuxData',
           });
-        pos += len;
+        }
+        cursor += len;
         break;
       }
       default:
