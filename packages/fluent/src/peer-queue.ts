@@ -240,14 +240,20 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
 
   /** The p-queue task of `e`: runs right after {@link taken}. */
   private dispatch(e: Entry): void | PromiseLike<void> {
-    this.pump();
-    this.updateCongestion();
     let result: void | PromiseLike<void>;
+    let threw = false;
+    let error: unknown;
     try {
       result = this.sink(e.message);
     } catch (err) {
-      return this.finish(e, true, err);
+      threw = true;
+      error = err;
     }
+    // Only now, with this message in the sink, may room it left admit waiters: admitting one can
+    // dispatch the next message at once, which must not reach the sink first.
+    this.pump();
+    this.updateCongestion();
+    if (threw) return this.finish(e, true, error);
     if (result !== undefined && typeof result.then === 'function') {
       return result.then(
         () => this.finish(e, false, undefined),

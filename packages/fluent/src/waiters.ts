@@ -42,6 +42,7 @@ export class Waiters {
   }
 
   pump(fits: (level: number, bytes: number) => boolean, admit: (e: Entry) => void): void {
+    if (this.count === 0) return;
     if (this.pumping) {
       this.again = true;
       return;

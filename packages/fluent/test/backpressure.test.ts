@@ -46,6 +46,23 @@ describe('backpressure', () => {
     expect(slow.calls.map((m) => m.data[0])).toEqual(all.map((_, i) => i % 256)); // FIFO
   });
 
+  it('keeps each peer’s sink calls in send order with several in flight and callers waiting', async () => {
+    await make({ maxInFlightPerPeer: 3, maxMessages: 5 });
+    const slow = slowSink();
+    const q = scheduler.open(fakePeer('A'), slow.sink);
+    const all = Array.from({ length: 60 }, (_, i) => q.send(msg('c', i)));
+    for (let released = 0, round = 0; released < 60; round++) {
+      await flush();
+      expect(slow.pending()).toBeLessThanOrEqual(3);
+      // sometimes every pending write completes at once
+      const n = round % 3 === 0 ? slow.pending() : Math.min(1, slow.pending());
+      slow.release(n);
+      released += n;
+    }
+    await Promise.all(all);
+    expect(slow.calls.map((m) => m.data[0])).toEqual([...Array(60).keys()]);
+  });
+
   it('writes to a real stream only as fast as it drains (no over-buffering)', async () => {
     await make({ maxInFlightPerPeer: 1 });
     let buffered = 0;
