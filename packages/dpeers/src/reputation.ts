@@ -4,7 +4,9 @@
 import type { PenaltyReason } from '@detr/interface';
 import type { PenaltyTable } from './types.js';
 
+/** Lowest score (the ban threshold is a distance below 0 within this range). */
 export const SCORE_MIN = -100;
+/** Highest score. */
 export const SCORE_MAX = 100;
 
 /** Points lost per penalty (× weight). */

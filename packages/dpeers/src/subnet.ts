@@ -3,6 +3,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Address } from '@detr/interface';
 
+/** What the IP and subnet limits count an address under. */
 export interface IpGroup {
   /** Canonical IP text (IPv6 expanded, lower case). */
   ip: string;
@@ -35,7 +36,14 @@ export function expandIPv6(text: string): number[] | undefined {
   return groups.length === 8 ? groups : undefined;
 }
 
-/** The IP and subnet of an address, or undefined for addresses without one (memory, relayed). */
+/**
+ * The IP and subnet of an address, or undefined for addresses without one (memory, relayed).
+ *
+ * @example
+ * ```ts
+ * ipGroup(parseAddress('/ip4/203.0.113.7/tcp/1')) // { ip: '203.0.113.7', subnet: '203.0.113/24', loopback: false }
+ * ```
+ */
 export function ipGroup(address: Address): IpGroup | undefined {
   if (address.relay !== undefined || address.family === 0) return undefined;
   const host = address.host;

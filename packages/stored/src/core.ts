@@ -65,6 +65,14 @@ export interface StoreComponents {
   logger?: Logger;
 }
 
+/**
+ * The defaults of {@link StoreInit}; see the README's table.
+ *
+ * @example
+ * ```ts
+ * createMemoryStore({}, { cacheMaxEntries: STORE_DEFAULTS.cacheMaxEntries * 2 })
+ * ```
+ */
 export const STORE_DEFAULTS = {
   cacheMaxEntries: 10_000,
   cacheMaxBytes: 16 * 1024 * 1024,

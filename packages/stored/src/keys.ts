@@ -43,6 +43,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /**
  * The smallest key greater than every key starting with `prefix`, or `undefined` when there is
  * none (empty prefix, or all 0xff).
+ *
+ * @example
+ * ```ts
+ * prefixEnd(new Uint8Array([0x61, 0xff])) // Uint8Array [0x62]
+ * ```
  */
 export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   let end = prefix.length;
