@@ -240,7 +240,7 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
 
   /** The p-queue task of `e`: runs right after {@link taken}. */
   private dispatch(e: Entry): void | PromiseLike<void> {
-    let result: void | PromiseLike<void>;
+    let result: void | PromiseLike<void> = undefined;
     let threw = false;
     let error: unknown;
     try {
