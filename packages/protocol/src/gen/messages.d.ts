@@ -3488,6 +3488,51 @@ export namespace detr {
     /** Namespace signaling. */
     namespace signaling {
 
+        /** Which ICE servers and policy both sides of one negotiation use (nat's staged strategy). */
+        enum IceStage {
+
+            /** ICE_STAGE_UNSPECIFIED value */
+            ICE_STAGE_UNSPECIFIED = 0,
+
+            /** Host and server-reflexive candidates only (STUN servers, no TURN): a direct path. */
+            ICE_STAGE_DIRECT = 1,
+
+            /** TURN relay candidates only (iceTransportPolicy "relay"). */
+            ICE_STAGE_RELAY = 2
+        }
+
+        /** How the sender's NAT maps one local endpoint to public ones (RFC 4787 / 5780). */
+        enum NatMapping {
+
+            /** NAT_MAPPING_UNSPECIFIED value */
+            NAT_MAPPING_UNSPECIFIED = 0,
+
+            /** No NAT: the public endpoint is the local one. */
+            NAT_MAPPING_NONE = 1,
+
+            /** NAT_MAPPING_ENDPOINT_INDEPENDENT value */
+            NAT_MAPPING_ENDPOINT_INDEPENDENT = 2,
+
+            /** NAT_MAPPING_ENDPOINT_DEPENDENT value */
+            NAT_MAPPING_ENDPOINT_DEPENDENT = 3
+        }
+
+        /** Which unsolicited inbound packets the sender's NAT or firewall lets through (RFC 4787 / 5780). */
+        enum NatFiltering {
+
+            /** NAT_FILTERING_UNSPECIFIED value */
+            NAT_FILTERING_UNSPECIFIED = 0,
+
+            /** NAT_FILTERING_ENDPOINT_INDEPENDENT value */
+            NAT_FILTERING_ENDPOINT_INDEPENDENT = 1,
+
+            /** NAT_FILTERING_ADDRESS_DEPENDENT value */
+            NAT_FILTERING_ADDRESS_DEPENDENT = 2,
+
+            /** NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT value */
+            NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT = 3
+        }
+
         /**
          * Properties of a SignalSdp.
          * @deprecated Use detr.signaling.SignalSdp.$Properties instead.
@@ -3515,6 +3560,15 @@ export namespace detr {
              * prologue.
              */
             dtlsFingerprint: string;
+
+            /** The ICE stage this offer (or the answer to it) belongs to. */
+            stage: detr.signaling.IceStage;
+
+            /** The sender's NAT behaviour as it measured it; both sides predict the path from the pair. */
+            natMapping: detr.signaling.NatMapping;
+
+            /** SignalSdp natFiltering. */
+            natFiltering: detr.signaling.NatFiltering;
 
             /**
              * Encodes the specified SignalSdp message. Does not implicitly {@link detr.signaling.SignalSdp.verify|verify} messages.
@@ -3548,6 +3602,15 @@ export namespace detr {
                  * prologue.
                  */
                 dtlsFingerprint?: (string|null);
+
+                /** The ICE stage this offer (or the answer to it) belongs to. */
+                stage?: (detr.signaling.IceStage|null);
+
+                /** The sender's NAT behaviour as it measured it; both sides predict the path from the pair. */
+                natMapping?: (detr.signaling.NatMapping|null);
+
+                /** SignalSdp natFiltering */
+                natFiltering?: (detr.signaling.NatFiltering|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

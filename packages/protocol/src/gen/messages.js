@@ -8543,6 +8543,58 @@ export const detr = $root.detr = (() => {
          */
         const signaling = {};
 
+        /**
+         * Which ICE servers and policy both sides of one negotiation use (nat's staged strategy).
+         * @name detr.signaling.IceStage
+         * @enum {number}
+         * @property {number} ICE_STAGE_UNSPECIFIED=0 ICE_STAGE_UNSPECIFIED value
+         * @property {number} ICE_STAGE_DIRECT=1 Host and server-reflexive candidates only (STUN servers, no TURN): a direct path.
+         * @property {number} ICE_STAGE_RELAY=2 TURN relay candidates only (iceTransportPolicy "relay").
+         */
+        signaling.IceStage = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ICE_STAGE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "ICE_STAGE_DIRECT"] = 1;
+            values[valuesById[2] = "ICE_STAGE_RELAY"] = 2;
+            return values;
+        })();
+
+        /**
+         * How the sender's NAT maps one local endpoint to public ones (RFC 4787 / 5780).
+         * @name detr.signaling.NatMapping
+         * @enum {number}
+         * @property {number} NAT_MAPPING_UNSPECIFIED=0 NAT_MAPPING_UNSPECIFIED value
+         * @property {number} NAT_MAPPING_NONE=1 No NAT: the public endpoint is the local one.
+         * @property {number} NAT_MAPPING_ENDPOINT_INDEPENDENT=2 NAT_MAPPING_ENDPOINT_INDEPENDENT value
+         * @property {number} NAT_MAPPING_ENDPOINT_DEPENDENT=3 NAT_MAPPING_ENDPOINT_DEPENDENT value
+         */
+        signaling.NatMapping = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "NAT_MAPPING_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "NAT_MAPPING_NONE"] = 1;
+            values[valuesById[2] = "NAT_MAPPING_ENDPOINT_INDEPENDENT"] = 2;
+            values[valuesById[3] = "NAT_MAPPING_ENDPOINT_DEPENDENT"] = 3;
+            return values;
+        })();
+
+        /**
+         * Which unsolicited inbound packets the sender's NAT or firewall lets through (RFC 4787 / 5780).
+         * @name detr.signaling.NatFiltering
+         * @enum {number}
+         * @property {number} NAT_FILTERING_UNSPECIFIED=0 NAT_FILTERING_UNSPECIFIED value
+         * @property {number} NAT_FILTERING_ENDPOINT_INDEPENDENT=1 NAT_FILTERING_ENDPOINT_INDEPENDENT value
+         * @property {number} NAT_FILTERING_ADDRESS_DEPENDENT=2 NAT_FILTERING_ADDRESS_DEPENDENT value
+         * @property {number} NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT=3 NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT value
+         */
+        signaling.NatFiltering = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "NAT_FILTERING_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "NAT_FILTERING_ENDPOINT_INDEPENDENT"] = 1;
+            values[valuesById[2] = "NAT_FILTERING_ADDRESS_DEPENDENT"] = 2;
+            values[valuesById[3] = "NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT"] = 3;
+            return values;
+        })();
+
         signaling.SignalSdp = (function() {
 
             /**
@@ -8551,6 +8603,9 @@ export const detr = $root.detr = (() => {
              * @property {string|null} [sdp] SignalSdp sdp
              * @property {string|null} [dtlsFingerprint] DTLS certificate fingerprint from the SDP, e.g. "sha-256 AB:CD:...", bound into the Noise
              * prologue.
+             * @property {detr.signaling.IceStage|null} [stage] The ICE stage this offer (or the answer to it) belongs to.
+             * @property {detr.signaling.NatMapping|null} [natMapping] The sender's NAT behaviour as it measured it; both sides predict the path from the pair.
+             * @property {detr.signaling.NatFiltering|null} [natFiltering] SignalSdp natFiltering
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8600,6 +8655,30 @@ export const detr = $root.detr = (() => {
             SignalSdp.prototype.dtlsFingerprint = "";
 
             /**
+             * The ICE stage this offer (or the answer to it) belongs to.
+             * @member {detr.signaling.IceStage} stage
+             * @memberof detr.signaling.SignalSdp
+             * @instance
+             */
+            SignalSdp.prototype.stage = 0;
+
+            /**
+             * The sender's NAT behaviour as it measured it; both sides predict the path from the pair.
+             * @member {detr.signaling.NatMapping} natMapping
+             * @memberof detr.signaling.SignalSdp
+             * @instance
+             */
+            SignalSdp.prototype.natMapping = 0;
+
+            /**
+             * SignalSdp natFiltering.
+             * @member {detr.signaling.NatFiltering} natFiltering
+             * @memberof detr.signaling.SignalSdp
+             * @instance
+             */
+            SignalSdp.prototype.natFiltering = 0;
+
+            /**
              * Encodes the specified SignalSdp message. Does not implicitly {@link detr.signaling.SignalSdp.verify|verify} messages.
              * @function encode
              * @memberof detr.signaling.SignalSdp
@@ -8619,6 +8698,12 @@ export const detr = $root.detr = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.sdp);
                 if (message.dtlsFingerprint != null && $Object.hasOwnProperty.call(message, "dtlsFingerprint") && message.dtlsFingerprint !== "")
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.dtlsFingerprint);
+                if (message.stage != null && $Object.hasOwnProperty.call(message, "stage") && message.stage !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.stage);
+                if (message.natMapping != null && $Object.hasOwnProperty.call(message, "natMapping") && message.natMapping !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.natMapping);
+                if (message.natFiltering != null && $Object.hasOwnProperty.call(message, "natFiltering") && message.natFiltering !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.natFiltering);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8679,6 +8764,33 @@ export const detr = $root.detr = (() => {
                                 message.dtlsFingerprint = value;
                             else
                                 delete message.dtlsFingerprint;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.stage = value;
+                            else
+                                delete message.stage;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.natMapping = value;
+                            else
+                                delete message.natMapping;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.natFiltering = value;
+                            else
+                                delete message.natFiltering;
                             continue;
                         }
                     }

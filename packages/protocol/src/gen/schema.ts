@@ -16,9 +16,21 @@ export const ENUMS: Readonly<Record<string, EnumSchema>> = {
     name: 'HolePunchType',
     values: [0, 1, 2],
   },
+  IceStage: {
+    name: 'IceStage',
+    values: [0, 1, 2],
+  },
   MuxErrorCode: {
     name: 'MuxErrorCode',
     values: [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  },
+  NatFiltering: {
+    name: 'NatFiltering',
+    values: [0, 1, 2, 3],
+  },
+  NatMapping: {
+    name: 'NatMapping',
+    values: [0, 1, 2, 3],
   },
   Qos: {
     name: 'Qos',
@@ -571,6 +583,9 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
     fields: [
       { name: 'sdp', id: 1, kind: 'string', minLen: 1, maxLen: 16384 },
       { name: 'dtlsFingerprint', id: 2, kind: 'string', maxLen: 160 },
+      { name: 'stage', id: 3, kind: 'enum', ref: 'IceStage' },
+      { name: 'natMapping', id: 4, kind: 'enum', ref: 'NatMapping' },
+      { name: 'natFiltering', id: 5, kind: 'enum', ref: 'NatFiltering' },
     ],
   },
   SignedEnvelope: {

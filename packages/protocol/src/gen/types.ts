@@ -119,6 +119,29 @@ export const HolePunchType = {
 export type HolePunchType = (typeof HolePunchType)[keyof typeof HolePunchType];
 
 /**
+ * Which ICE servers and policy both sides of one negotiation use (nat's staged strategy).
+ * Values of the `detr.signaling.IceStage` enum; decoders reject any other value.
+ *
+ * @example
+ * ```ts
+ * const v: IceStage = IceStage.ICE_STAGE_DIRECT;
+ * ```
+ */
+export const IceStage = {
+  ICE_STAGE_UNSPECIFIED: 0,
+  /**
+   * Host and server-reflexive candidates only (STUN servers, no TURN): a direct path.
+   */
+  ICE_STAGE_DIRECT: 1,
+  /**
+   * TURN relay candidates only (iceTransportPolicy "relay").
+   */
+  ICE_STAGE_RELAY: 2,
+} as const;
+/** One value of {@link IceStage}. */
+export type IceStage = (typeof IceStage)[keyof typeof IceStage];
+
+/**
  * Why a stream was reset or a connection is going away.
  * Values of the `detr.mux.MuxErrorCode` enum; decoders reject any other value.
  *
@@ -161,6 +184,45 @@ export const MuxErrorCode = {
 } as const;
 /** One value of {@link MuxErrorCode}. */
 export type MuxErrorCode = (typeof MuxErrorCode)[keyof typeof MuxErrorCode];
+
+/**
+ * Which unsolicited inbound packets the sender's NAT or firewall lets through (RFC 4787 / 5780).
+ * Values of the `detr.signaling.NatFiltering` enum; decoders reject any other value.
+ *
+ * @example
+ * ```ts
+ * const v: NatFiltering = NatFiltering.NAT_FILTERING_ENDPOINT_INDEPENDENT;
+ * ```
+ */
+export const NatFiltering = {
+  NAT_FILTERING_UNSPECIFIED: 0,
+  NAT_FILTERING_ENDPOINT_INDEPENDENT: 1,
+  NAT_FILTERING_ADDRESS_DEPENDENT: 2,
+  NAT_FILTERING_ADDRESS_AND_PORT_DEPENDENT: 3,
+} as const;
+/** One value of {@link NatFiltering}. */
+export type NatFiltering = (typeof NatFiltering)[keyof typeof NatFiltering];
+
+/**
+ * How the sender's NAT maps one local endpoint to public ones (RFC 4787 / 5780).
+ * Values of the `detr.signaling.NatMapping` enum; decoders reject any other value.
+ *
+ * @example
+ * ```ts
+ * const v: NatMapping = NatMapping.NAT_MAPPING_NONE;
+ * ```
+ */
+export const NatMapping = {
+  NAT_MAPPING_UNSPECIFIED: 0,
+  /**
+   * No NAT: the public endpoint is the local one.
+   */
+  NAT_MAPPING_NONE: 1,
+  NAT_MAPPING_ENDPOINT_INDEPENDENT: 2,
+  NAT_MAPPING_ENDPOINT_DEPENDENT: 3,
+} as const;
+/** One value of {@link NatMapping}. */
+export type NatMapping = (typeof NatMapping)[keyof typeof NatMapping];
 
 /**
  * Values of the `detr.messaging.Qos` enum; decoders reject any other value.
@@ -2624,6 +2686,20 @@ export interface SignalSdp {
    * Field 2; at most 160 bytes.
    */
   dtlsFingerprint: string;
+  /**
+   * The ICE stage this offer (or the answer to it) belongs to.
+   * Field 3.
+   */
+  stage: IceStage;
+  /**
+   * The sender's NAT behaviour as it measured it; both sides predict the path from the pair.
+   * Field 4.
+   */
+  natMapping: NatMapping;
+  /**
+   * Field 5.
+   */
+  natFiltering: NatFiltering;
 }
 
 /** What {@link SignalSdp}'s encoder accepts: every field optional (absent = default). */
@@ -2638,6 +2714,20 @@ export interface SignalSdpInit {
    * Field 2; at most 160 bytes.
    */
   dtlsFingerprint?: string;
+  /**
+   * The ICE stage this offer (or the answer to it) belongs to.
+   * Field 3.
+   */
+  stage?: IceStage;
+  /**
+   * The sender's NAT behaviour as it measured it; both sides predict the path from the pair.
+   * Field 4.
+   */
+  natMapping?: NatMapping;
+  /**
+   * Field 5.
+   */
+  natFiltering?: NatFiltering;
 }
 
 /**
