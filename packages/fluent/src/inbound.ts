@@ -9,7 +9,14 @@ import {
 } from '@detr/interface';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 
-/** Injected dependencies of {@link InboundLimiter}. */
+/**
+ * Injected dependencies of {@link InboundLimiter}.
+ *
+ * @example
+ * ```ts
+ * createInboundLimiter({ clock, logger, peerReporter: dpeers }, init)
+ * ```
+ */
 export interface InboundComponents {
   /** @default systemClock */
   clock?: Clock;
@@ -19,7 +26,14 @@ export interface InboundComponents {
   peerReporter?: PeerReporter;
 }
 
-/** Options of {@link InboundLimiter}; see the package README for the defaults table. */
+/**
+ * Options of {@link InboundLimiter}; see the package README for the defaults table.
+ *
+ * @example
+ * ```ts
+ * const init: InboundInit = { peerLimit: { messagesPerSec: 1000 }, channelLimits: { gossip: { messagesPerSec: 100 } } }
+ * ```
+ */
 export interface InboundInit {
   /** Quota per remote peer. @default `{ messagesPerSec: 1000 }` (burst 1,000) */
   peerLimit?: RateLimit;
@@ -39,7 +53,14 @@ export interface InboundInit {
   penaltyWeight?: number;
 }
 
-/** Counters of inbound accounting. */
+/**
+ * Counters of inbound accounting.
+ *
+ * @example
+ * ```ts
+ * const { dropped, penalties, trackedPeers } = inbound.stats()
+ * ```
+ */
 export interface InboundStats {
   accepted: number;
   dropped: number;
@@ -56,7 +77,14 @@ export interface InboundStats {
   channels: Record<string, { accepted: number; dropped: number }>;
 }
 
-/** Per-peer and per-channel inbound quotas: what exceeds them is dropped and reported. */
+/**
+ * Per-peer and per-channel inbound quotas: what exceeds them is dropped and reported.
+ *
+ * @example
+ * ```ts
+ * if (!inbound.accept(peer, msg.channel, frame.byteLength)) return
+ * ```
+ */
 export interface InboundLimiter {
   /**
    * Accounts one received message. Returns true to process it, false to drop it (the excess

@@ -23,7 +23,14 @@ export { PRIORITIES, DEFAULT_POLICY, DEFAULT_ADMIT_SHARE } from './priority.js';
 export type { RateLimit } from './rate-limit.js';
 export { QueueFullError, MessageDroppedError, SinkError } from './errors.js';
 
-/** Where this package sits in detr's layers (see docs/ARCHITECTURE.md). */
+/**
+ * Where this package sits in detr's layers (see docs/ARCHITECTURE.md).
+ *
+ * @example
+ * ```ts
+ * packageInfo.layer // 'core'
+ * ```
+ */
 export const packageInfo = { name: '@detr/fluent', layer: 'core' } as const;
 export { createInboundLimiter } from './inbound.js';
 export type { InboundComponents, InboundInit, InboundLimiter, InboundStats } from './inbound.js';

@@ -3,6 +3,11 @@ import type { Clock, Timer } from '@detr/interface';
 /**
  * A token-bucket quota, as commonware's per-channel quotas: a sustained rate and a burst. Leave a
  * field out (or set it to `Infinity`) to leave that dimension unlimited.
+ *
+ * @example
+ * ```ts
+ * const gossip: RateLimit = { messagesPerSec: 100, bytesPerSec: 256 * 1024, burstMessages: 200 }
+ * ```
  */
 export interface RateLimit {
   /** Sustained messages per second. @default Infinity */

@@ -25,7 +25,14 @@ import type {
   Sink,
 } from './types.js';
 
-/** The defaults of {@link SchedulerInit} (see the README's table). */
+/**
+ * The defaults of {@link SchedulerInit} (see the README's table).
+ *
+ * @example
+ * ```ts
+ * SCHEDULER_DEFAULTS.maxMessages // 10_000
+ * ```
+ */
 export const SCHEDULER_DEFAULTS = Object.freeze({
   maxMessages: 10_000,
   maxBytes: 16 * 1024 * 1024,

@@ -2,7 +2,14 @@ import type { AbortOptions, Clock, Logger, PeerId, Startable } from '@detr/inter
 import type { FullPolicy, Priority } from './priority.js';
 import type { RateLimit } from './rate-limit.js';
 
-/** One outbound message. The scheduler hands this same object to the sink. */
+/**
+ * One outbound message. The scheduler hands this same object to the sink.
+ *
+ * @example
+ * ```ts
+ * const message: OutboundMessage = { channel: 'chat', data: frame, priority: 'high' }
+ * ```
+ */
 export interface OutboundMessage {
   /** The channel it travels on; per-channel quotas and stats are keyed by it. */
   readonly channel: string;
@@ -18,10 +25,22 @@ export interface OutboundMessage {
  * more (e.g. after `'drain'` when `stream.write()` returned false); the scheduler never has more
  * than `maxInFlightPerPeer` sink calls pending per peer, so a slow sink is never over-fed. A throw
  * or rejection fails that message only.
+ *
+ * @example
+ * ```ts
+ * const sink: Sink = (m) => (stream.write(m.data) ? undefined : once(stream, 'drain').then(() => {}))
+ * ```
  */
 export type Sink = (message: OutboundMessage) => void | PromiseLike<void>;
 
-/** Counters and wait-time percentiles of one scope (a peer, a channel, a priority, or all). */
+/**
+ * Counters and wait-time percentiles of one scope (a peer, a channel, a priority, or all).
+ *
+ * @example
+ * ```ts
+ * const { depth, dropped, waitP99Ms } = scheduler.stats().priorities.bulk
+ * ```
+ */
 export interface QueueStats {
   /** Messages queued now. */
   depth: number;
@@ -44,7 +63,14 @@ export interface QueueStats {
   waitP99Ms: number;
 }
 
-/** A peer queue's stats. */
+/**
+ * A peer queue's stats.
+ *
+ * @example
+ * ```ts
+ * if (queue.stats().priorities.critical.depth > 0) log.debug('critical backlog')
+ * ```
+ */
 export interface PeerQueueStats extends QueueStats {
   /** Queued messages and bytes per priority. */
   priorities: Record<Priority, { depth: number; bytes: number }>;
@@ -56,7 +82,14 @@ export interface PeerQueueStats extends QueueStats {
   congested: boolean;
 }
 
-/** The scheduler's stats, aggregated over every peer queue. */
+/**
+ * The scheduler's stats, aggregated over every peer queue.
+ *
+ * @example
+ * ```ts
+ * gauge.set(scheduler.stats().total.depth)
+ * ```
+ */
 export interface SchedulerStats {
   total: QueueStats;
   priorities: Record<Priority, QueueStats>;
@@ -68,7 +101,14 @@ export interface SchedulerStats {
   congestedPeers: number;
 }
 
-/** Payload of `congestion:start` and `congestion:end`. */
+/**
+ * Payload of `congestion:start` and `congestion:end`.
+ *
+ * @example
+ * ```ts
+ * scheduler.on('congestion:start', (e) => log.warn({ peer: e.peer.toString(), depth: e.depth }, 'congested'))
+ * ```
+ */
 export interface CongestionEvent {
   readonly peer: PeerId;
   readonly depth: number;
@@ -78,7 +118,15 @@ export interface CongestionEvent {
   readonly durationMs: number;
 }
 
-/** One peer's outbound queue (one per connection). */
+/**
+ * One peer's outbound queue (one per connection).
+ *
+ * @example
+ * ```ts
+ * const queue = scheduler.open(peer, sink)
+ * await queue.send({ channel: 'sync', data, priority: 'bulk' }, { signal })
+ * ```
+ */
 export interface PeerQueue {
   readonly peer: PeerId;
   /** True after `close()` or the scheduler's `stop()`. */
@@ -97,13 +145,25 @@ export interface PeerQueue {
    */
   send(message: OutboundMessage, options?: AbortOptions): Promise<void>;
   stats(): PeerQueueStats;
-  /** Resolves when nothing is queued, waiting or in flight. @throws {ClosedError} {AbortError} */
+  /**
+   * Resolves when nothing is queued, waiting or in flight.
+   *
+   * @throws {ClosedError} when the queue is or gets closed
+   * @throws {AbortError} when `options.signal` aborts first
+   */
   drain(options?: AbortOptions): Promise<void>;
   /** Rejects every queued and waiting message with `ClosedError` and forgets the peer. Idempotent. */
   close(reason?: Error): void;
 }
 
-/** Events of a {@link Scheduler}. */
+/**
+ * Events of a {@link Scheduler}.
+ *
+ * @example
+ * ```ts
+ * scheduler.on('congestion:end', ({ peer, durationMs }) => metrics.observe(durationMs))
+ * ```
+ */
 export interface SchedulerEvents {
   /** A peer queue stayed above its high-water mark (or had callers waiting) for `congestionMs`. */
   'congestion:start': CongestionEvent;
@@ -111,11 +171,22 @@ export interface SchedulerEvents {
   'congestion:end': CongestionEvent;
 }
 
-/** The outbound scheduler: one {@link PeerQueue} per connection, all drawing on shared limits. */
+/**
+ * The outbound scheduler: one {@link PeerQueue} per connection, all drawing on shared limits.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createScheduler({ clock }, {})
+ * await scheduler.start()
+ * connection.onClose(() => scheduler.get(peer)?.close())
+ * ```
+ */
 export interface Scheduler extends Startable {
   /**
    * The queue of `peer`, created if needed. A peer has one queue: opening it again (after a
    * reconnect) points it at the new `sink` and keeps its messages, quotas and stats.
+   *
+   * @throws {TypeError} if `sink` is not a function
    */
   open(peer: PeerId, sink: Sink): PeerQueue;
   /** The open queue of `peer`, if any. */
@@ -125,7 +196,14 @@ export interface Scheduler extends Startable {
   off<E extends keyof SchedulerEvents>(event: E, listener: (e: SchedulerEvents[E]) => void): void;
 }
 
-/** Injected dependencies of {@link Scheduler}. */
+/**
+ * Injected dependencies of {@link Scheduler}.
+ *
+ * @example
+ * ```ts
+ * createScheduler({ clock: createManualClock(), logger }, init)
+ * ```
+ */
 export interface SchedulerComponents {
   /** @default systemClock */
   clock?: Clock;
@@ -133,7 +211,18 @@ export interface SchedulerComponents {
   logger?: Logger;
 }
 
-/** Options of {@link Scheduler}; see the package README for the defaults table. */
+/**
+ * Options of {@link Scheduler}; see the package README for the defaults table.
+ *
+ * @example
+ * ```ts
+ * const init: SchedulerInit = {
+ *   maxMessages: 10_000,
+ *   policy: { low: 'drop-oldest', bulk: 'wait' },
+ *   channelLimits: { sync: { bytesPerSec: 1_000_000 } },
+ * }
+ * ```
+ */
 export interface SchedulerInit {
   /** Messages a peer queue holds, all priorities together. @default 10_000 */
   maxMessages?: number;
