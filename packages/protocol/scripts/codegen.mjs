@@ -174,6 +174,12 @@ function buildModel(root) {
           return spec;
         });
       const oneofs = m.oneofsArray.map((o) => o.name);
+      for (const o of oneofs) {
+        // The decoded shape names the set member in a property called like the oneof.
+        if (fields.some((f) => f.name === o)) {
+          throw new Error(`${m.fullName}: oneof ${o} has the name of a field`);
+        }
+      }
       return {
         name: m.name,
         fullName: m.fullName.slice(1),

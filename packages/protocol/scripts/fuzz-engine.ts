@@ -55,8 +55,13 @@ export interface FuzzReport {
   readonly outcomes: Readonly<Record<string, number>>;
   /** Slowest single execution, in microseconds. */
   readonly slowestUs: number;
-  /** Largest heap seen (sampled), in MiB. */
+  /** Largest heap seen (sampled, garbage included), in MiB. */
   readonly maxHeapMiB: number;
+  /**
+   * Live heap after a full GC at each progress point, in MiB (only when node runs with
+   * `--expose-gc`): flat when decoders keep nothing.
+   */
+  readonly heapAfterGcMiB: readonly number[];
   /** The first failures (at most 20). */
   readonly examples: readonly FuzzFailure[];
 }
@@ -280,6 +285,8 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
   let slowestUs = 0;
   let maxHeap = 0;
   let cutShort = false;
+  const heapAfterGc: number[] = [];
+  const gc = (globalThis as { gc?: () => void }).gc;
   const started = performance.now();
   const deadline = options.maxMs === undefined ? Infinity : started + options.maxMs;
   const progressEvery = options.progressEvery ?? 100_000;
@@ -292,7 +299,13 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       }
       maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
     }
-    if (done > 0 && done % progressEvery === 0) options.onProgress?.(done);
+    if (done > 0 && done % progressEvery === 0) {
+      if (gc !== undefined) {
+        gc();
+        heapAfterGc.push(process.memoryUsage().heapUsed / 1024 / 1024);
+      }
+      options.onProgress?.(done);
+    }
     const target = targets[done % targets.length]!;
     const seedInput = target.seeds[rng.int(target.seeds.length)]!;
     let input = seedInput;
@@ -332,6 +345,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     outcomes,
     slowestUs,
     maxHeapMiB: maxHeap / 1024 / 1024,
+    heapAfterGcMiB: heapAfterGc,
     examples,
   };
 }

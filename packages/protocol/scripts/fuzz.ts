@@ -40,7 +40,8 @@ if (json) {
     `failures: ${report.failures}`,
     `duration: ${(report.durationMs / 1000).toFixed(1)} s (${Math.round(report.executions / (report.durationMs / 1000))} exec/s)`,
     `slowest execution: ${report.slowestUs.toFixed(0)} us`,
-    `max heap: ${report.maxHeapMiB.toFixed(1)} MiB`,
+    `max heap (sampled, garbage included): ${report.maxHeapMiB.toFixed(1)} MiB`,
+    `live heap after GC at each 100k: ${report.heapAfterGcMiB.length > 0 ? report.heapAfterGcMiB.map((m) => m.toFixed(1)).join(' ') + ' MiB' : 'n/a (run node with --expose-gc)'}`,
     `outcomes: ${Object.entries(report.outcomes)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k}=${v}`)

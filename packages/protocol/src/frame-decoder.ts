@@ -1,7 +1,8 @@
 import type { ProtocolError } from './errors.js';
 import { FrameTooLargeError, MalformedError, toProtocolError, TruncatedError } from './errors.js';
 import type { Frame, FrameOptions, ResolvedFrameOptions } from './frame.js';
-import { MAX_LENGTH_PREFIX_BYTES, parseFrameContent, resolveFrameOptions } from './frame.js';
+import { MAX_LENGTH_PREFIX_BYTES } from './constants.js';
+import { parseFrameContent, resolveFrameOptions } from './frame.js';
 
 /**
  * A streaming frame decoder: feed it chunks cut anywhere (one byte at a time or many frames at

@@ -16,21 +16,21 @@ import {
   UnknownTypeError,
   UnsupportedVersionError,
 } from './errors.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  MAX_FRAME_BYTES_LIMIT,
+  MAX_LENGTH_PREFIX_BYTES,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+} from './constants.js';
 import { Writer } from './generated.js';
+import { decodeMuxData } from './mux.js';
 import type { MessageByType, MessageInitByType, MessageType } from './gen/types.js';
 import type { DecodeOptions } from './validate.js';
 import { varintLength, writeVarint } from './varint.js';
 
-/** The protocol version this release speaks. */
-export const PROTOCOL_VERSION = 1;
-/** Every protocol version this release can speak, ascending. */
-export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([1]);
-/** Default {@link FrameOptions.maxFrameBytes}: 1 MiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
-/** Largest configurable {@link FrameOptions.maxFrameBytes}: 256 MiB. */
-export const MAX_FRAME_BYTES_LIMIT = 256 * 1024 * 1024;
-/** Most bytes a frame's length prefix can take. */
-export const MAX_LENGTH_PREFIX_BYTES = 5;
+/** MuxData's type code (decoded through the fast path). */
+const MUX_DATA = 17;
 /** Largest frame type code (two varint bytes). */
 const MAX_TYPE_CODE = 16_383;
 
@@ -320,6 +320,7 @@ function prefixLength(frame: Uint8Array): number {
  * ```
  */
 export function decodeFrameBody(frame: Frame, options?: DecodeOptions): AnyMessage {
+  if (frame.type === MUX_DATA) return { type: MUX_DATA, message: decodeMuxData(frame.body) };
   return {
     type: frame.type,
     message: codecForType(frame.type).decode(frame.body, options),

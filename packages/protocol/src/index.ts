@@ -30,6 +30,8 @@ export {
   DEFAULT_MAX_FRAME_BYTES,
   MAX_FRAME_BYTES_LIMIT,
   MAX_LENGTH_PREFIX_BYTES,
+} from './constants.js';
+export {
   encodeFrame,
   encodeFrameHeader,
   decodeFrame,

@@ -5,7 +5,7 @@
 // order puts the payload last; proto3 omits an empty payload), so everything before the payload
 // depends only on the stream id and the payload length.
 import { InvalidFieldError, MalformedError, TruncatedError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from './constants.js';
 import type { EncodeFrameOptions } from './frame.js';
 import type { MuxData } from './gen/types.js';
 import { MessageType } from './gen/types.js';
