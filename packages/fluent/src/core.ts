@@ -11,6 +11,7 @@ export interface Config {
   readonly maxMessages: number;
   readonly maxBytes: number;
   readonly maxWaiting: number;
+  readonly maxWaitingBytes: number;
   readonly policy: readonly FullPolicy[];
   /** Messages / bytes a queue may hold when admitting a message of each level. */
   readonly capMessages: readonly number[];

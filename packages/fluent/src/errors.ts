@@ -3,7 +3,7 @@ import { DetrError } from '@detr/interface';
 /**
  * A message was refused because its queue is full: the priority's policy is `reject`, a
  * `drop-oldest` priority had nothing of its own to drop, or a `wait` priority already has
- * `maxWaiting` callers waiting.
+ * `maxWaiting` callers (or `maxWaitingBytes`) waiting.
  *
  * @example
  * ```ts

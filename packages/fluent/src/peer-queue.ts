@@ -101,7 +101,13 @@ export class PeerQueueImpl implements PeerQueue, PeerLike {
       if (clear && this.fits(level, bytes)) return this.admit(e);
       const policy = cfg.policy[level];
       if (policy === 'drop-oldest' && this.dropFor(level, bytes, !clear)) return this.admit(e);
-      if (policy === 'wait' && this.waiters.count < cfg.maxWaiting) return this.wait(e);
+      if (
+        policy === 'wait' &&
+        this.waiters.count < cfg.maxWaiting &&
+        this.waiters.bytes + bytes <= cfg.maxWaitingBytes
+      ) {
+        return this.wait(e);
+      }
       this.each(e, ended, 0, 'rejected');
       e.state = GONE;
       reject(new QueueFullError(`The ${PRIORITIES[level]} queue to this peer is full`));

@@ -230,6 +230,11 @@ export interface SchedulerInit {
   maxBytes?: number;
   /** `send()` calls that may wait for room per peer queue (`wait` policy). @default 10_000 */
   maxWaiting?: number;
+  /**
+   * Bytes of the messages those callers hold, so a peer queue keeps at most `maxBytes` +
+   * `maxWaitingBytes` alive. @default 16 MiB
+   */
+  maxWaitingBytes?: number;
   /** What a full queue does, per priority. @default {@link DEFAULT_POLICY} */
   policy?: Partial<Record<Priority, FullPolicy>>;
   /** Share (0–1] of `maxMessages`/`maxBytes` each priority may fill. @default {@link DEFAULT_ADMIT_SHARE} */

@@ -12,6 +12,8 @@ export class Waiters {
   private pumping = false;
   private again = false;
   count = 0;
+  /** Bytes of the waiting messages. */
+  bytes = 0;
 
   /** True when nobody waits at `level` or any more urgent level. */
   noneUpTo(level: number): boolean {
@@ -22,11 +24,13 @@ export class Waiters {
   add(e: Entry): void {
     listPush(this.lists[e.level] as List, e);
     this.count++;
+    this.bytes += e.bytes;
   }
 
   remove(e: Entry): void {
     listRemove(this.lists[e.level] as List, e);
     this.count--;
+    this.bytes -= e.bytes;
   }
 
   /** The oldest waiter of the most urgent level, taken out; undefined when none waits. */

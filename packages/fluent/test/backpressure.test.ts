@@ -168,6 +168,21 @@ describe('backpressure', () => {
     await Promise.all([...ok, waiter]);
   });
 
+  it("'wait' refuses once the waiting callers hold maxWaitingBytes", async () => {
+    await make({ maxMessages: 1, maxWaitingBytes: 1000 });
+    const slow = slowSink();
+    const q = scheduler.open(fakePeer('A'), slow.sink);
+    const ok = [0, 1].map((i) => handled(q.send(msg('c', i, 'normal', 10)))); // sink + queue
+    const waiters = [2, 3].map((i) => handled(q.send(msg('c', i, 'normal', 500))));
+    await expect(q.send(msg('c', 4, 'normal', 1))).rejects.toBeInstanceOf(QueueFullError);
+    expect(q.stats()).toMatchObject({ waiting: 2, rejected: 1 });
+    for (let i = 0; i < 4; i++) {
+      slow.release();
+      await flush();
+    }
+    await Promise.all([...ok, ...waiters]);
+  });
+
   it("'drop-oldest' evicts the oldest queued messages of the same priority", async () => {
     await make({ maxMessages: 3, policy: { low: 'drop-oldest' } });
     const slow = slowSink();
