@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LINE } from '../src/lib/harness.js';
 import {
   fluentContended,
+  inboundAccept,
   plainPQueue,
   probeLatency,
   sequentialSend,
@@ -14,6 +15,9 @@ describe('fluent scheduler benchmark (quick)', () => {
     expect(await fluentContended('bulk', 50)).toBeGreaterThan(0);
     expect(await plainPQueue('bulk', 50)).toBeGreaterThan(0);
     expect(await sequentialSend(200)).toBeGreaterThan(0);
+    const inbound = inboundAccept(10, 1000);
+    expect(inbound.acceptNs).toBeGreaterThan(0);
+    expect(inbound.dropNs).toBeGreaterThan(0);
     const waits = await probeLatency('critical', 100, 20, 2);
     expect(waits).toHaveLength(20);
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(0);

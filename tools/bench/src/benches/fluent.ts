@@ -6,6 +6,7 @@
 import type { PeerId } from '@detr/interface';
 import {
   PRIORITIES,
+  createInboundLimiter,
   createScheduler,
   type OutboundMessage,
   type Priority,
@@ -124,6 +125,34 @@ export async function sequentialSend(n: number): Promise<number> {
   return us;
 }
 
+/**
+ * ns per `InboundLimiter.accept()` over `peers` peers with the default quota (1,000 msg/s, burst
+ * 1,000): a first pass of 1,000 messages per peer within the burst (accepted), then a flood pass
+ * of `floodPerPeer` per peer beyond it (dropped; penalties throttled to one per peer per second).
+ */
+export function inboundAccept(
+  peers: number,
+  floodPerPeer: number,
+): { acceptNs: number; dropNs: number } {
+  let penalties = 0;
+  const inbound = createInboundLimiter({
+    peerReporter: { penalize: () => void penalties++, reward: () => {} },
+  });
+  const ids = Array.from({ length: peers }, (_, i) => fakePeer(i));
+  const pass = (perPeer: number): number => {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < perPeer; i++) for (const id of ids) inbound.accept(id, 'chat', 256);
+    return Number(process.hrtime.bigint() - start) / (perPeer * peers);
+  };
+  const acceptNs = pass(1000);
+  const dropNs = pass(floodPerPeer);
+  const { dropped } = inbound.stats();
+  if (dropped < (peers * floodPerPeer) / 2 || penalties === 0) {
+    throw new Error('the flood pass was not limited');
+  }
+  return { acceptNs, dropNs };
+}
+
 const bench: Benchmark = {
   name: 'fluent',
   description: 'outbound scheduler overhead per message at each priority under contention',
@@ -164,6 +193,9 @@ const bench: Benchmark = {
       ctx.figure(`fluent.probe.${priority}.wait.p50`, percentile(waits, 50), 'us');
       ctx.figure(`fluent.probe.${priority}.wait.p99`, percentile(waits, 99), 'us');
     }
+    const inbound = inboundAccept(250, ctx.quick ? 1000 : 4000);
+    ctx.figure('fluent.inbound.accept', inbound.acceptNs, 'ns');
+    ctx.figure('fluent.inbound.drop', inbound.dropNs, 'ns');
     ctx.figure('fluent.send.sequential', await sequentialSend(ctx.quick ? 5000 : 50_000), 'us');
   },
 };
