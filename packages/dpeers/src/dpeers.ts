@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@detr/aecomms';
 import { noopLogger, systemClock, type PeerId } from '@detr/interface';
 import { snapshot } from './entry.js';
 import { Gate } from './gate.js';
@@ -121,7 +122,7 @@ export function createDpeers(components: DpeersComponents = {}, init: DpeersInit
       unbanned: (e) => emit('peer:unbanned', { peer: e.peer }),
     },
     components.store,
-    components.peerIdFromString,
+    components.peerIdFromString ?? peerIdFromString,
   );
   const g: Gate = new Gate(
     {
