@@ -266,6 +266,9 @@ export function createScheduler(
     get(peer: PeerId) {
       return queues.get(peer.toString());
     },
+    queues() {
+      return [...queues.values()];
+    },
     stats(): SchedulerStats {
       const priorities = {} as Record<Priority, QueueStats>;
       PRIORITIES.forEach((p, i) => (priorities[p] = toStats(core.levels[i] as Counters)));

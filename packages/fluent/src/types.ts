@@ -191,6 +191,8 @@ export interface Scheduler extends Startable {
   open(peer: PeerId, sink: Sink): PeerQueue;
   /** The open queue of `peer`, if any. */
   get(peer: PeerId): PeerQueue | undefined;
+  /** Every open queue (e.g. to export per-peer depths as metrics). */
+  queues(): PeerQueue[];
   stats(): SchedulerStats;
   on<E extends keyof SchedulerEvents>(event: E, listener: (e: SchedulerEvents[E]) => void): void;
   off<E extends keyof SchedulerEvents>(event: E, listener: (e: SchedulerEvents[E]) => void): void;

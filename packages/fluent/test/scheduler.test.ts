@@ -147,6 +147,7 @@ describe('scheduler basics', () => {
     const q2 = scheduler.open(peer, recordingSink(log, 'conn2'));
     expect(q2).toBe(q1);
     expect(scheduler.get(peer)).toBe(q1);
+    expect(scheduler.queues()).toEqual([q1]);
     await q2.send(msg('c', 2));
     expect(log).toEqual(['conn1:c:normal:1', 'conn2:c:normal:2']);
     q1.close();
