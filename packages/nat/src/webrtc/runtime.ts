@@ -1,0 +1,42 @@
+// node-datachannel's native runtime is process-wide: its threads keep the process alive until
+// `cleanup()` runs, and `cleanup()` closes every PeerConnection of the process. So detr counts its
+// users and calls `cleanup()` when the last one lets go (the runtime re-initialises itself on the
+// next PeerConnection). Code outside detr that uses node-datachannel in the same process takes
+// part through retainWebRTC/releaseWebRTC, so detr never cleans up under it.
+import { cleanup } from 'node-datachannel';
+
+let users = 0;
+
+/**
+ * Marks one more user of node-datachannel's runtime in this process.
+ *
+ * @example
+ * ```ts
+ * retainWebRTC()
+ * try { ...own PeerConnections... } finally { releaseWebRTC() }
+ * ```
+ */
+export function retainWebRTC(): void {
+  users++;
+}
+
+/**
+ * Lets go of the runtime; the last user's release runs node-datachannel's `cleanup()`. Call it
+ * only after closing every PeerConnection and DataChannel you opened.
+ *
+ * @throws {RangeError} when called more often than {@link retainWebRTC}
+ * @example
+ * ```ts
+ * pc.close(); releaseWebRTC()
+ * ```
+ */
+export function releaseWebRTC(): void {
+  if (users <= 0) throw new RangeError('releaseWebRTC without retainWebRTC');
+  users--;
+  if (users === 0) cleanup();
+}
+
+/** Number of current users (tests). */
+export function webrtcUsers(): number {
+  return users;
+}

@@ -1,0 +1,315 @@
+// One WebRTC negotiation: a PeerConnection and its single negotiated data channel, driven by
+// signals from and to the remote (offer/answer, trickled candidates). Every node-datachannel
+// callback is guarded: an exception escaping one aborts the whole process.
+import { PeerConnection, type DataChannel, type IceServer } from 'node-datachannel';
+import { AbortError, TimeoutError } from '@detr/interface';
+import { IceFailedError, SignalingError } from '../errors.js';
+import { releaseWebRTC, retainWebRTC } from './runtime.js';
+
+/** A signal one side of a negotiation sends the other. */
+export type SessionSignal =
+  | { readonly kind: 'offer' | 'answer'; readonly sdp: string }
+  | { readonly kind: 'candidate'; readonly candidate: string; readonly mid: string }
+  | { readonly kind: 'end-of-candidates' };
+
+export interface RtcSessionInit {
+  readonly role: 'offerer' | 'answerer';
+  /** ICE servers in node-datachannel's form. */
+  readonly iceServers: readonly IceServer[];
+  /** `relay` uses TURN candidates only. */
+  readonly policy: 'all' | 'relay';
+  /** Local address to gather on (node-datachannel gathers on every interface otherwise). */
+  readonly bindAddress?: string;
+  readonly portRangeBegin?: number;
+  readonly portRangeEnd?: number;
+  /** Largest message the local side accepts. @default 262144 */
+  readonly maxMessageBytes?: number;
+  /**
+   * Trickle candidates as they are gathered (`true`), or send one description with every
+   * candidate once gathering completes (`false`: for slow signaling such as DHT records).
+   * @default true
+   */
+  readonly trickle?: boolean;
+  /** Called for each signal to deliver to the remote. Must not throw. */
+  readonly onSignal: (signal: SessionSignal) => void;
+  /** Name for node-datachannel's log lines. */
+  readonly label?: string;
+}
+
+/** An open session. */
+export interface RtcSessionResult {
+  readonly channel: DataChannel;
+  readonly pc: PeerConnection;
+  /** `direct` when neither side of the selected pair is a TURN relay candidate. */
+  readonly path: 'direct' | 'relayed';
+  readonly localCandidate: string;
+  readonly remoteCandidate: string;
+  /** `"sha-256 AB:CD:…"` of our DTLS certificate (from our description). */
+  readonly localFingerprint: string;
+  /** The remote's DTLS certificate fingerprint as verified by DTLS. */
+  readonly remoteFingerprint: string;
+}
+
+export interface RtcSession {
+  /** Resolves when the data channel is open; rejects on ICE failure, close or abort. */
+  open(options?: { signal?: AbortSignal }): Promise<RtcSessionResult>;
+  /** Applies a signal from the remote. A malformed one fails the session; never throws. */
+  receive(signal: SessionSignal): void;
+  /** Closes the channel and the PeerConnection. Idempotent. */
+  close(): void;
+  /** Called once when the session closes (locally or because ICE/DTLS failed after open). */
+  onClose(listener: (err?: Error) => void): void;
+  readonly closed: boolean;
+}
+
+const FINGERPRINT = /^a=fingerprint:([a-z0-9-]+ [0-9A-F:]+)\r?$/im;
+const MAX_CANDIDATES = 64;
+
+/** The `a=fingerprint` value of an SDP, or `undefined`. */
+export function sdpFingerprint(sdp: string): string | undefined {
+  return FINGERPRINT.exec(sdp)?.[1];
+}
+
+/**
+ * Creates a session. The offerer sends its offer at once; the answerer waits for one.
+ *
+ * @throws {TypeError} when node-datachannel rejects the configuration (e.g. a bad bind address)
+ * @example
+ * ```ts
+ * const s = createRtcSession({ role: 'offerer', iceServers, policy: 'all', onSignal: send })
+ * signaling.on('signal', (sig) => s.receive(sig))
+ * const { channel, path } = await s.open({ signal })
+ * ```
+ */
+export function createRtcSession(init: RtcSessionInit): RtcSession {
+  const trickle = init.trickle ?? true;
+  retainWebRTC();
+  let pc: PeerConnection;
+  try {
+    pc = new PeerConnection(init.label ?? `detr-${init.role}`, {
+      iceServers: [...init.iceServers],
+      iceTransportPolicy: init.policy,
+      maxMessageSize: init.maxMessageBytes ?? 262144,
+      ...(init.bindAddress !== undefined ? { bindAddress: init.bindAddress } : {}),
+      ...(init.portRangeBegin !== undefined ? { portRangeBegin: init.portRangeBegin } : {}),
+      ...(init.portRangeEnd !== undefined ? { portRangeEnd: init.portRangeEnd } : {}),
+    });
+  } catch (err) {
+    releaseWebRTC();
+    throw new TypeError(`WebRTC configuration rejected: ${(err as Error).message}`);
+  }
+  let channel: DataChannel | undefined;
+  let closed = false;
+  let opened = false;
+  let failure: Error | undefined;
+  let candidates = 0;
+  let haveRemote = false;
+  const early: SessionSignal[] = [];
+  const closeListeners: Array<(err?: Error) => void> = [];
+  let settle: { resolve: (r: RtcSessionResult) => void; reject: (e: Error) => void } | undefined;
+  let result: RtcSessionResult | undefined;
+
+  const send = (s: SessionSignal): void => {
+    if (closed) return;
+    try {
+      init.onSignal(s);
+    } catch {
+      // the caller's problem; never into node-datachannel
+    }
+  };
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+
+  const fail = (err: Error): void => {
+    if (closed) return;
+    failure ??= err;
+    if (!opened) settle?.reject(err);
+    close();
+  };
+
+  const finishOpen = (): void => {
+    if (opened || closed || channel === undefined) return;
+    opened = true;
+    const pair = pc.getSelectedCandidatePair();
+    const local = pc.localDescription();
+    const remoteFp = pc.remoteFingerprint();
+    const localFingerprint = local === null ? undefined : sdpFingerprint(local.sdp);
+    if (localFingerprint === undefined || remoteFp.value === '') {
+      fail(new SignalingError('no DTLS fingerprint'));
+      return;
+    }
+    const relayed = pair !== null && (pair.local.type === 'relay' || pair.remote.type === 'relay');
+    result = {
+      channel,
+      pc,
+      path: relayed ? 'relayed' : 'direct',
+      localCandidate:
+        pair === null ? '' : `${pair.local.type} ${pair.local.address}:${pair.local.port}`,
+      remoteCandidate:
+        pair === null ? '' : `${pair.remote.type} ${pair.remote.address}:${pair.remote.port}`,
+      localFingerprint,
+      remoteFingerprint: `${remoteFp.algorithm} ${remoteFp.value.toUpperCase()}`,
+    };
+    settle?.resolve(result);
+  };
+
+  const makeChannel = (): void => {
+    if (channel !== undefined) return;
+    const dc = pc.createDataChannel('detr', { negotiated: true, id: 0 });
+    channel = dc;
+    dc.onOpen(guard(finishOpen));
+    dc.onError(guard((e: string) => fail(new IceFailedError(`data channel: ${e.slice(0, 200)}`))));
+    dc.onClosed(guard(() => fail(new IceFailedError('data channel closed'))));
+  };
+
+  pc.onLocalDescription(
+    guard((sdp: string, type: string) => {
+      if (!trickle) return;
+      if (type === 'offer' || type === 'answer') send({ kind: type, sdp });
+    }),
+  );
+  pc.onLocalCandidate(
+    guard((candidate: string, mid: string) => {
+      if (trickle) send({ kind: 'candidate', candidate, mid });
+    }),
+  );
+  pc.onGatheringStateChange(
+    guard((state: string) => {
+      if (state !== 'complete') return;
+      if (trickle) {
+        send({ kind: 'end-of-candidates' });
+        return;
+      }
+      const d = pc.localDescription();
+      if (d !== null && (d.type === 'offer' || d.type === 'answer'))
+        send({ kind: d.type, sdp: d.sdp });
+    }),
+  );
+  pc.onStateChange(
+    guard((state: string) => {
+      if (state === 'failed') fail(new IceFailedError('ICE failed'));
+      else if (state === 'closed') fail(new IceFailedError('peer connection closed'));
+      else if (state === 'disconnected' && opened) fail(new IceFailedError('ICE disconnected'));
+    }),
+  );
+
+  const apply = (s: SessionSignal): void => {
+    switch (s.kind) {
+      case 'offer':
+      case 'answer': {
+        const expected = init.role === 'offerer' ? 'answer' : 'offer';
+        if (s.kind !== expected || haveRemote) throw new SignalingError(`unexpected ${s.kind}`);
+        if (typeof s.sdp !== 'string' || s.sdp.length === 0 || s.sdp.length > 16384) {
+          throw new SignalingError('bad SDP');
+        }
+        haveRemote = true;
+        pc.setRemoteDescription(s.sdp, s.kind);
+        if (init.role === 'answerer') makeChannel();
+        for (const e of early.splice(0)) apply(e);
+        break;
+      }
+      case 'candidate':
+        if (!haveRemote) {
+          if (early.length >= MAX_CANDIDATES) throw new SignalingError('too many candidates');
+          early.push(s);
+          return;
+        }
+        if (++candidates > MAX_CANDIDATES) throw new SignalingError('too many candidates');
+        if (typeof s.candidate !== 'string' || s.candidate.length > 512)
+          throw new SignalingError('bad candidate');
+        pc.addRemoteCandidate(s.candidate, typeof s.mid === 'string' && s.mid !== '' ? s.mid : '0');
+        break;
+      case 'end-of-candidates':
+        break;
+    }
+  };
+
+  function close(): void {
+    if (closed) return;
+    closed = true;
+    if (!opened) settle?.reject(failure ?? new AbortError('session closed'));
+    try {
+      channel?.close();
+    } catch {
+      // already closed
+    }
+    try {
+      pc.close();
+    } catch {
+      // already closed
+    }
+    releaseWebRTC();
+    for (const l of closeListeners.splice(0)) {
+      try {
+        l(opened ? failure : undefined);
+      } catch {
+        // listeners must not throw
+      }
+    }
+  }
+
+  if (init.role === 'offerer') {
+    try {
+      makeChannel();
+    } catch (err) {
+      close();
+      throw err;
+    }
+  }
+
+  const openPromise = new Promise<RtcSessionResult>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  openPromise.catch(() => {});
+
+  return {
+    get closed() {
+      return closed;
+    },
+    open(options = {}) {
+      if (result !== undefined) return Promise.resolve(result);
+      if (closed) return Promise.reject(failure ?? new AbortError('session closed'));
+      const { signal } = options;
+      if (signal === undefined) return openPromise;
+      if (signal.aborted) {
+        fail(abortReason(signal));
+        return openPromise;
+      }
+      const onAbort = (): void => fail(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      return openPromise.finally(() => signal.removeEventListener('abort', onAbort));
+    },
+    receive(s) {
+      if (closed) return;
+      try {
+        apply(s);
+      } catch (err) {
+        fail(
+          err instanceof SignalingError
+            ? err
+            : new SignalingError(`bad signal: ${(err as Error).message}`),
+        );
+      }
+    },
+    close,
+    onClose(listener) {
+      if (closed) listener(opened ? failure : undefined);
+      else closeListeners.push(listener);
+    },
+  };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (typeof r === 'object' && r !== null && (r as { name?: unknown }).name === 'TimeoutError') {
+    return new TimeoutError('WebRTC session timed out', { cause: r });
+  }
+  return new AbortError(undefined, { cause: r });
+}
