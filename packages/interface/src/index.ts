@@ -48,3 +48,10 @@ export type { ConnectionGate, PeerReporter, PenaltyReason } from './peers.js';
 export { noopPeerReporter, openGate } from './peers.js';
 export type { ConnectionTracker } from './connection-tracker.js';
 export { noopConnectionTracker } from './connection-tracker.js';
+export type {
+  SharedRecord,
+  SharedRecordPutOptions,
+  SharedRecords,
+  PeerLocation,
+  PeerRouting,
+} from './routing.js';
