@@ -1,0 +1,508 @@
+// A multiplexed connection over a MessagePipe: stream lifecycle, per-stream credit, idle timeout
+// and graceful close. Sending is outbox.ts, keepalive keepalive.ts, inbound frames inbound.ts.
+import type {
+  Address,
+  Clock,
+  Connection,
+  ConnectionStats,
+  ConnectionStatus,
+  Direction,
+  Logger,
+  NewStreamOptions,
+  PeerReporter,
+  PenaltyReason,
+  RemoteInfo,
+  Stream,
+  StreamRegistry,
+  Timer,
+} from '@detr/interface';
+import {
+  AbortError,
+  ClosedError,
+  ProtocolViolationError,
+  StreamLimitError,
+  TimeoutError,
+  throwIfAborted,
+} from '@detr/interface';
+import type { MessageInitByType } from '@detr/protocol';
+import { MessageType, MuxErrorCode, encodeDataHeader, encodeFrame } from '@detr/protocol';
+import type { MessagePipe } from '../pipe.js';
+import { checkProtocolName } from '../protocol-name.js';
+import { InboundFrames } from './inbound.js';
+import { Keepalive } from './keepalive.js';
+import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
+import { Outbox, type MuxCounters } from './outbox.js';
+import { MuxStream, type StreamOwner } from './stream.js';
+
+/** Injected dependencies of a multiplexed connection. */
+export interface MuxComponents {
+  pipe: MessagePipe;
+  registry: StreamRegistry;
+  reporter: PeerReporter;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Who is at the other end, as established by the handshake. */
+export interface MuxConnectionInfo {
+  id: string;
+  remote: RemoteInfo;
+  remoteAddress: Address;
+  direction: Direction;
+  transport: string;
+  /** Protocol version negotiated in the handshake: written in, and required of, every frame. */
+  version: number;
+}
+
+/** Most bytes of framing before a data payload (length, version, type, stream id, length). */
+const MAX_DATA_HEADER_BYTES = 24;
+/** Readable/writable high-water mark of each stream. */
+const STREAM_HWM = 64 * 1024;
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof (x as { then?: unknown } | undefined)?.then === 'function';
+}
+
+export class MuxConnection implements Connection, StreamOwner {
+  readonly id: string;
+  readonly remote: RemoteInfo;
+  readonly remotePeer: RemoteInfo['peer'];
+  readonly remoteAddress: Address;
+  readonly direction: Direction;
+  readonly transport: string;
+  status: ConnectionStatus = 'open';
+  readonly log: Logger;
+  readonly open = new Map<number, MuxStream>();
+  bytesReceived = 0;
+  /** Highest id the remote opened so far. */
+  lastRemoteId = 0;
+
+  private readonly c: MuxComponents;
+  private readonly settings: MuxSettings;
+  private readonly version: number;
+  private readonly outbox: Outbox;
+  private readonly keepalive: Keepalive;
+  private readonly inbound: InboundFrames;
+  private readonly maxData: number;
+  /** Next id we open (odd when we dialed, even when we accepted). */
+  private nextLocalId: number;
+  private readonly counts = { outBidi: 0, outUni: 0, inBidi: 0, inUni: 0 };
+  private streamsOpened = 0;
+  private idleTimeoutMs: number;
+  private idleTimer: Timer | undefined;
+  /** We sent a GoAway: no new inbound stream. */
+  private goAwaySent = false;
+  /** The remote sent a GoAway: we open no new stream. */
+  private goAwayReceived = false;
+  private closing: Promise<void> | undefined;
+  private closeWaiters: Array<() => void> = [];
+  private readonly closeListeners: Array<(err?: Error) => void> = [];
+  private closeError: Error | undefined;
+
+  constructor(components: MuxComponents, info: MuxConnectionInfo, settings: MuxSettings) {
+    this.c = components;
+    this.id = info.id;
+    this.remote = info.remote;
+    this.remotePeer = info.remote.peer;
+    this.remoteAddress = info.remoteAddress;
+    this.direction = info.direction;
+    this.transport = info.transport;
+    this.version = info.version;
+    this.settings = settings;
+    this.idleTimeoutMs = settings.idleTimeoutMs;
+    this.log = components.logger.child({ conn: info.id });
+    this.nextLocalId = info.direction === 'outbound' ? 1 : 2;
+    this.maxData = components.pipe.maxMessageBytes - MAX_DATA_HEADER_BYTES;
+    this.outbox = new Outbox(
+      components.pipe,
+      settings.sendBufferBytes,
+      settings.maxControlBufferBytes,
+      () =>
+        this.fail(
+          new ProtocolViolationError('The remote does not read: too many control frames queued'),
+          'rate-limit',
+        ),
+    );
+    this.keepalive = new Keepalive(
+      components.clock,
+      settings.keepaliveIntervalMs,
+      settings.keepaliveTimeoutMs,
+      (nonce) => this.control(MessageType.MuxPing, { nonce }),
+      () => this.fail(new TimeoutError('Keepalive: the remote did not answer in time'), 'timeout'),
+    );
+    this.inbound = new InboundFrames(this, info.version, components.pipe.maxMessageBytes);
+  }
+
+  /** Test and benchmark counters. */
+  get counters(): MuxCounters {
+    return this.outbox.counters;
+  }
+
+  /** Starts reading, keepalive and the idle timer. */
+  start(): void {
+    this.c.pipe.start({
+      onMessage: (m) => this.inbound.push(m),
+      onDrain: () => this.outbox.drained(),
+      onEnd: () => this.onRemoteEnd(),
+      onError: (err, penalty) => this.fail(err, penalty),
+    });
+    this.keepalive.start();
+    this.armIdle();
+  }
+
+  // ---- public API -------------------------------------------------------------------------
+
+  newStream(protocol: string, options: NewStreamOptions = {}): Promise<Stream> {
+    try {
+      return Promise.resolve(this.openStream(protocol, options));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  streams(): readonly Stream[] {
+    return [...this.open.values()];
+  }
+
+  stats(): ConnectionStats {
+    return {
+      bytesSent: this.outbox.bytesSent,
+      bytesReceived: this.bytesReceived,
+      streamsOpened: this.streamsOpened,
+      rttMs: this.keepalive.rttMs,
+    };
+  }
+
+  setIdleTimeout(timeoutMs: number): void {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError('timeoutMs must be a finite number >= 0');
+    }
+    this.idleTimeoutMs = timeoutMs;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+    this.armIdle();
+  }
+
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.status === 'closed') return Promise.resolve();
+    this.closing ??= this.drainAndClose(options.signal, MuxErrorCode.MUX_ERROR_NONE);
+    return this.closing;
+  }
+
+  abort(err?: Error): void {
+    this.finish(err ?? new ClosedError('The connection was aborted'), true);
+  }
+
+  onClose(listener: (err?: Error) => void): void {
+    if (this.status !== 'closed') {
+      this.closeListeners.push(listener);
+      return;
+    }
+    const err = this.closeError;
+    queueMicrotask(() => listener(err));
+  }
+
+  // ---- StreamOwner ------------------------------------------------------------------------
+
+  writeData(stream: MuxStream, chunk: Uint8Array, cb: (err?: Error | null) => void): void {
+    if (this.status === 'closed') {
+      cb(this.closeError ?? new ClosedError('The connection is closed'));
+      return;
+    }
+    const off = this.sendWithinCredit(stream, chunk, 0);
+    if (off < chunk.length) stream.pending = { chunk, offset: off, cb };
+    else this.outbox.afterWrite(cb);
+  }
+
+  finishWrite(stream: MuxStream): void {
+    if (this.status !== 'closed') this.control(MessageType.MuxFin, { streamId: stream.id });
+  }
+
+  consumed(stream: MuxStream): void {
+    const grant = stream.pushed - stream.readableLength - stream.credited;
+    if (grant < this.settings.streamWindowBytes / 2 || stream.recvDone) return;
+    stream.credited += grant;
+    stream.recvAllowed += grant;
+    this.control(MessageType.MuxWindowUpdate, { streamId: stream.id, creditBytes: grant });
+  }
+
+  destroyed(stream: MuxStream): void {
+    if (this.open.get(stream.id) !== stream) return;
+    this.open.delete(stream.id);
+    const key = `${this.isLocalId(stream.id) ? 'out' : 'in'}${stream.unidirectional ? 'Uni' : 'Bidi'}`;
+    this.counts[key as keyof typeof this.counts]--;
+    if (!(stream.sendDone && stream.recvDone) && !stream.resetByRemote) {
+      this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_CANCEL);
+    }
+    if (this.open.size > 0) return;
+    this.armIdle();
+    this.releaseCloseWaiters();
+    if (this.goAwayReceived && this.status === 'open') void this.close();
+  }
+
+  // ---- used by InboundFrames ----------------------------------------------------------------
+
+  isClosed(): boolean {
+    return this.status === 'closed';
+  }
+
+  /** True when `id` was opened by us (its parity is ours). */
+  isLocalId(id: number): boolean {
+    return (id & 1) === (this.direction === 'outbound' ? 1 : 0);
+  }
+
+  /** True when `id` belongs to a stream that existed once (frames for it may still be in flight). */
+  isPastId(id: number): boolean {
+    return this.isLocalId(id) ? id < this.nextLocalId : id <= this.lastRemoteId;
+  }
+
+  /** Counts a frame received (for the test counters). */
+  frameReceived(): void {
+    this.outbox.counters.framesReceived++;
+  }
+
+  /** Takes a stream the remote opened (its id already checked): refuse it, or run its handler. */
+  acceptStream(id: number, protocol: string, uni: boolean, remoteWindow: number): void {
+    const full = uni
+      ? this.counts.inUni >= this.settings.maxUnidirectionalStreams
+      : this.counts.inBidi >= this.settings.maxBidirectionalStreams;
+    if (this.goAwaySent || this.status !== 'open' || full) {
+      this.sendReset(id, MuxErrorCode.MUX_ERROR_REFUSED);
+      return;
+    }
+    const handler = this.c.registry.handler(protocol);
+    if (handler === undefined) {
+      this.sendReset(id, MuxErrorCode.MUX_ERROR_UNKNOWN_PROTOCOL, protocol);
+      return;
+    }
+    const window = this.settings.streamWindowBytes;
+    const stream = new MuxStream(
+      this,
+      id,
+      protocol,
+      'inbound',
+      uni,
+      remoteWindow,
+      window,
+      STREAM_HWM,
+    );
+    this.counts[uni ? 'inUni' : 'inBidi']++;
+    if (window > BASE_WINDOW_BYTES) {
+      // The opener assumes the base window until we say more.
+      this.control(MessageType.MuxWindowUpdate, {
+        streamId: id,
+        creditBytes: window - BASE_WINDOW_BYTES,
+      });
+    }
+    this.track(stream);
+    try {
+      const r: unknown = handler(stream, this);
+      if (isThenable(r)) r.then(undefined, (err: unknown) => this.handlerFailed(stream, err));
+    } catch (err) {
+      this.handlerFailed(stream, err);
+    }
+  }
+
+  /** The remote granted `credit` more bytes on `stream`: resume a write that waited for it. */
+  onCredit(stream: MuxStream, credit: number): void {
+    stream.sendCredit += credit;
+    const p = stream.pending;
+    if (p === undefined || this.status === 'closed') return;
+    p.offset = this.sendWithinCredit(stream, p.chunk, p.offset);
+    if (p.offset < p.chunk.length) return;
+    stream.pending = undefined;
+    this.outbox.afterWrite(p.cb);
+  }
+
+  onPing(nonce: Uint8Array): void {
+    this.control(MessageType.MuxPong, { nonce });
+  }
+
+  onPong(nonce: Uint8Array): void {
+    this.keepalive.pong(nonce);
+  }
+
+  onGoAway(): void {
+    this.goAwayReceived = true;
+    if (this.open.size === 0) void this.close();
+  }
+
+  /** Closes the connection because the remote broke the protocol, and reports it. */
+  violation(message: string, penalty: PenaltyReason, cause?: unknown): void {
+    if (this.status === 'closed') return;
+    this.log.debug({ err: cause }, message);
+    this.fail(
+      new ProtocolViolationError(message, cause === undefined ? undefined : { cause }),
+      penalty,
+    );
+  }
+
+  /** Sends a reset for stream `id`. */
+  sendReset(id: number, code: MuxErrorCode, reason = ''): void {
+    this.control(MessageType.MuxReset, { streamId: id, code, reason: reason.slice(0, 128) });
+  }
+
+  /** Fails the connection with `err`, reporting `penalty` against the remote when given. */
+  fail(err: Error, penalty?: PenaltyReason): void {
+    if (this.status === 'closed') return;
+    if (penalty !== undefined) this.c.reporter.penalize(this.remotePeer, penalty);
+    if (!(err instanceof ProtocolViolationError)) {
+      this.finish(err, true);
+      return;
+    }
+    // Tell the remote why (best effort), then end the pipe.
+    this.outbox.last(
+      encodeFrame(
+        MessageType.MuxGoAway,
+        { lastStreamId: this.lastRemoteId, code: MuxErrorCode.MUX_ERROR_PROTOCOL },
+        { version: this.version },
+      ),
+    );
+    this.finish(err, false);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private openStream(protocol: string, options: NewStreamOptions): MuxStream {
+    throwIfAborted(options.signal);
+    checkProtocolName(protocol);
+    if (this.status !== 'open' || this.goAwayReceived) {
+      throw new ClosedError('The connection is closing');
+    }
+    const uni = options.unidirectional === true;
+    const limit = uni
+      ? this.settings.maxUnidirectionalStreams
+      : this.settings.maxBidirectionalStreams;
+    if (
+      (uni ? this.counts.outUni : this.counts.outBidi) >= limit ||
+      this.nextLocalId > 0xffff_ffff
+    ) {
+      throw new StreamLimitError(limit);
+    }
+    const id = this.nextLocalId;
+    this.nextLocalId += 2;
+    const window = this.settings.streamWindowBytes;
+    this.control(MessageType.MuxOpen, {
+      streamId: id,
+      protocol,
+      unidirectional: uni,
+      windowBytes: window === BASE_WINDOW_BYTES ? 0 : window,
+    });
+    const stream = new MuxStream(
+      this,
+      id,
+      protocol,
+      'outbound',
+      uni,
+      BASE_WINDOW_BYTES,
+      window,
+      STREAM_HWM,
+    );
+    this.counts[uni ? 'outUni' : 'outBidi']++;
+    this.track(stream);
+    return stream;
+  }
+
+  private control<T extends MessageType>(type: T, message: MessageInitByType[T]): void {
+    this.outbox.control(encodeFrame(type, message, { version: this.version }));
+  }
+
+  private sendWithinCredit(stream: MuxStream, chunk: Uint8Array, from: number): number {
+    let off = from;
+    const end = chunk.length;
+    while (off < end && stream.sendCredit > 0) {
+      const n = Math.min(end - off, stream.sendCredit, this.maxData);
+      const payload = off === 0 && n === end ? chunk : chunk.subarray(off, off + n);
+      this.outbox.data(encodeDataHeader(stream.id, n, { version: this.version }), payload);
+      stream.sendCredit -= n;
+      off += n;
+    }
+    return off;
+  }
+
+  private track(stream: MuxStream): void {
+    this.open.set(stream.id, stream);
+    this.streamsOpened++;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+  }
+
+  private handlerFailed(stream: MuxStream, err: unknown): void {
+    this.log.debug({ err, protocol: stream.protocol }, 'stream handler failed');
+    if (stream.destroyed) return;
+    if (this.open.get(stream.id) === stream && !(stream.sendDone && stream.recvDone)) {
+      this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_INTERNAL);
+      stream.resetByRemote = true; // the reset is sent: no second one
+    }
+    stream.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer !== undefined || this.idleTimeoutMs === 0) return;
+    if (this.status !== 'open' || this.open.size > 0) return;
+    this.idleTimer = this.c.clock.setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.open.size > 0 || this.status !== 'open') return;
+      this.log.debug('idle timeout');
+      this.closing ??= this.drainAndClose(undefined, MuxErrorCode.MUX_ERROR_IDLE_TIMEOUT);
+    }, this.idleTimeoutMs);
+  }
+
+  private async drainAndClose(signal: AbortSignal | undefined, code: MuxErrorCode): Promise<void> {
+    if (this.status === 'open') this.status = 'closing';
+    this.goAwaySent = true;
+    this.control(MessageType.MuxGoAway, { lastStreamId: this.lastRemoteId, code });
+    if (this.open.size > 0) {
+      const timeout =
+        signal === undefined
+          ? this.c.clock.setTimeout(() => this.releaseCloseWaiters(), this.settings.closeTimeoutMs)
+          : undefined;
+      const onAbort = (): void => this.releaseCloseWaiters();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+      timeout?.cancel();
+      signal?.removeEventListener('abort', onAbort);
+    }
+    this.finish(undefined, false);
+    if (signal?.aborted === true) throw new AbortError(undefined, { cause: signal.reason });
+  }
+
+  private releaseCloseWaiters(): void {
+    const waiters = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onRemoteEnd(): void {
+    if (this.goAwayReceived && this.open.size === 0) this.finish(undefined, false);
+    else this.finish(new ClosedError('The remote closed the connection'), false);
+  }
+
+  /** Ends everything: streams error with `err` (or close cleanly), timers stop, the pipe closes. */
+  private finish(err: Error | undefined, destroyPipe: boolean): void {
+    if (this.status === 'closed') return;
+    if (!destroyPipe) this.outbox.flush();
+    this.status = 'closed';
+    this.closeError = err;
+    this.idleTimer?.cancel();
+    this.idleTimer = undefined;
+    this.keepalive.stop();
+    const streamErr = err ?? new ClosedError('The connection closed');
+    for (const s of [...this.open.values()]) {
+      s.resetByRemote = true;
+      s.destroy(streamErr);
+    }
+    this.open.clear();
+    this.outbox.close(streamErr);
+    this.releaseCloseWaiters();
+    if (destroyPipe) this.c.pipe.destroy();
+    else this.c.pipe.end();
+    for (const l of this.closeListeners.splice(0)) {
+      try {
+        l(err);
+      } catch (e) {
+        this.log.warn({ err: e }, 'close listener threw');
+      }
+    }
+  }
+}

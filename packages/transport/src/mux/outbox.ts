@@ -1,0 +1,137 @@
+// The send side of a mux connection: frames queued during one tick leave together, packed into as
+// few messages as fit (each message is one AEAD seal in the Noise pipe) and handed to the pipe in
+// one write (one socket write). Writers wait while too much is queued; control frames the remote
+// makes us queue while it does not read are capped.
+import type { MessagePipe } from '../pipe.js';
+
+interface OutFrame {
+  a: Uint8Array;
+  b: Uint8Array | undefined;
+  len: number;
+}
+
+/** Counters read by tests and benchmarks (not part of the public contract). */
+export interface MuxCounters {
+  /** Messages handed to the pipe (each one AEAD seal in the Noise pipe). */
+  messagesSent: number;
+  /** `pipe.write` calls (each one socket write). */
+  pipeWrites: number;
+  framesSent: number;
+  framesReceived: number;
+}
+
+export class Outbox {
+  readonly counters: MuxCounters = {
+    messagesSent: 0,
+    pipeWrites: 0,
+    framesSent: 0,
+    framesReceived: 0,
+  };
+  bytesSent = 0;
+  private out: OutFrame[] = [];
+  private outBytes = 0;
+  private controlBytes = 0;
+  private scheduled = false;
+  private blocked = false;
+  private closed = false;
+  private writers: Array<(err?: Error | null) => void> = [];
+
+  constructor(
+    private readonly pipe: MessagePipe,
+    private readonly sendBufferBytes: number,
+    private readonly maxControlBytes: number,
+    /** Called when the remote made us queue more control frames than allowed. */
+    private readonly onControlOverflow: () => void,
+  ) {}
+
+  /** Queues a frame given as a header and a payload that is never copied. */
+  data(header: Uint8Array, payload: Uint8Array): void {
+    this.push({ a: header, b: payload, len: header.length + payload.length });
+  }
+
+  /** Queues a control frame; false (and the overflow callback) when the cap is passed. */
+  control(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.controlBytes += frame.length;
+    if (this.controlBytes > this.maxControlBytes) {
+      this.onControlOverflow();
+      return false;
+    }
+    this.push({ a: frame, b: undefined, len: frame.length });
+    return true;
+  }
+
+  /** Queues a frame past the control cap (the last GoAway). */
+  last(frame: Uint8Array): void {
+    this.push({ a: frame, b: undefined, len: frame.length });
+  }
+
+  /** Calls `cb` now when little is queued, or once the queue drained below the limit. */
+  afterWrite(cb: (err?: Error | null) => void): void {
+    if (this.outBytes < this.sendBufferBytes) cb();
+    else this.writers.push(cb);
+  }
+
+  /** The pipe drained. */
+  drained(): void {
+    this.blocked = false;
+    this.flush();
+  }
+
+  /** Stops everything; waiting writers get `err`. */
+  close(err: Error): void {
+    this.closed = true;
+    this.out = [];
+    this.outBytes = 0;
+    const writers = this.writers;
+    this.writers = [];
+    for (const cb of writers) cb(err);
+  }
+
+  private push(f: OutFrame): void {
+    if (this.closed) return;
+    this.out.push(f);
+    this.outBytes += f.len;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.blocked || this.out.length === 0 || this.closed) return;
+    const max = this.pipe.maxMessageBytes;
+    const messages: Uint8Array[][] = [];
+    let cur: Uint8Array[] = [];
+    let curBytes = 0;
+    for (const f of this.out) {
+      if (curBytes + f.len > max && curBytes > 0) {
+        messages.push(cur);
+        cur = [];
+        curBytes = 0;
+      }
+      cur.push(f.a);
+      if (f.b !== undefined) cur.push(f.b);
+      curBytes += f.len;
+    }
+    messages.push(cur);
+    const c = this.counters;
+    c.framesSent += this.out.length;
+    c.messagesSent += messages.length;
+    c.pipeWrites++;
+    this.bytesSent += this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    this.controlBytes = 0;
+    if (!this.pipe.write(messages)) {
+      this.blocked = true;
+      return;
+    }
+    if (this.writers.length > 0) {
+      const writers = this.writers;
+      this.writers = [];
+      for (const cb of writers) cb();
+    }
+  };
+}
