@@ -11,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { AbortError } from '@detr/interface';
 import {
   createLmdbStore,
   salvageStore,
@@ -138,5 +139,15 @@ describe('salvageStore', () => {
     // Page 1 is the older header: it may predate the fill entirely (then nothing is there).
     expect(copied + report.damagedRecords).toBeLessThanOrEqual(N);
     if (copied > 0) expect(report.damagedRecords).toBe(1);
+  }, 60_000);
+
+  it('stops when its signal aborts, killing its reader', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(salvageStore(from, to, { signal: ac.signal })).rejects.toThrow(AbortError);
+    const later = new AbortController();
+    const run = salvageStore(from, join(dir.path, 'other'), { signal: later.signal });
+    setTimeout(() => later.abort(), 50);
+    await expect(run).rejects.toThrow(AbortError);
   }, 60_000);
 });

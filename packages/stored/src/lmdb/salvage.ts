@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { AbortError, throwIfAborted, type AbortOptions } from '@detr/interface';
 import { nsTable } from '../backend.js';
 import { compareBytes } from '../keys.js';
 import { decodeRecord } from '../record.js';
@@ -99,8 +100,9 @@ function readTables(
   mode: 'fwd' | 'rev',
   bound: Uint8Array | undefined,
   tables: readonly string[],
+  signal: AbortSignal | undefined,
 ): Promise<Map<string, Pass>> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [
@@ -145,9 +147,18 @@ function readTables(
       if (stderr.length < 2000) stderr += d.toString();
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('close', (code, signal) => {
+    const onAbort = (): void => {
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('close', (code, exitSignal) => {
       clearTimeout(timer);
-      const died = `reader died (${signal ?? `exit ${code}`})`;
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted === true) {
+        reject(new AbortError(undefined, { cause: signal.reason }));
+        return;
+      }
+      const died = `reader died (${exitSignal ?? `exit ${code}`})`;
       if (passes.size === 0 && tables[0] !== undefined) {
         const last = stderr.trim().split('\n').at(-1) ?? '';
         passes.set(tables[0], {
@@ -211,6 +222,7 @@ function prepareCopy(file: string): { headerRepaired: boolean; missingBytes: num
  *
  * @throws {TypeError} if `toDir` already holds files
  * @throws {Error} if no header page of the source is readable (restore a backup instead)
+ * @throws {AbortError} when `options.signal` aborts (`toDir` then holds a partial store: remove it)
  * @example
  * ```ts
  * // after StoreCorruptedError: stop the node, move the directory aside, then
@@ -221,8 +233,9 @@ function prepareCopy(file: string): { headerRepaired: boolean; missingBytes: num
 export async function salvageStore(
   fromDir: string,
   toDir: string,
-  options: { namespaces?: readonly string[]; nowMs?: number } = {},
+  options: { namespaces?: readonly string[]; nowMs?: number } & AbortOptions = {},
 ): Promise<SalvageReport> {
+  throwIfAborted(options.signal);
   if (existsSync(toDir) && readdirSync(toDir).length > 0)
     throw new TypeError(`${toDir} is not empty`);
   const src = join(fromDir, DATA_FILE);
@@ -251,19 +264,20 @@ export async function salvageStore(
     const tables = names.map(nsTable);
     const forward = new Map<string, Pass>();
     for (let rest = tables; rest.length > 0;) {
-      const got = await readTables(lmdbUrl, work, 'fwd', undefined, rest);
+      const got = await readTables(lmdbUrl, work, 'fwd', undefined, rest, options.signal);
       for (const [t, p] of got) forward.set(t, p);
       rest = rest.filter((t) => !forward.has(t));
     }
     for (const ns of names) {
+      throwIfAborted(options.signal);
       const fwd = forward.get(nsTable(ns)) as Pass;
       let records = fwd.records;
       if (fwd.error !== undefined) {
         if (/MDB_NOTFOUND/.test(fwd.error) && fwd.records.length === 0) continue; // never created
         const last = fwd.records.at(-1)?.[0];
-        const rev = (await readTables(lmdbUrl, work, 'rev', last, [nsTable(ns)])).get(
-          nsTable(ns),
-        ) as Pass;
+        const rev = (
+          await readTables(lmdbUrl, work, 'rev', last, [nsTable(ns)], options.signal)
+        ).get(nsTable(ns)) as Pass;
         const first = rev.records.at(-1)?.[0];
         records = [...fwd.records, ...rev.records.reverse()];
         report.gaps.push({
