@@ -7,92 +7,21 @@ import {
   throwIfAborted,
   type AbortOptions,
   type Clock,
-  type Logger,
   type Timer,
 } from '@detr/interface';
-import { EXPIRY_TABLE, nsTable, type Backend, type BackendTxn } from './backend.js';
+import { nsTable, type Backend, type BackendTxn } from './backend.js';
 import { LruCache, type CachedRecord } from './cache.js';
-import { StoreCorruptedError, StoreDecodeError, UnsealedSecretError } from './errors.js';
-import { inBounds, keyBytes, scanBounds, compareBytes, type Bounds } from './keys.js';
-import {
-  decodeRecord,
-  encodeRecord,
-  expiryIndexKey,
-  expiryIndexUntil,
-  HEADER_BYTES,
-  MAX_EXPIRY_MS,
-  parseExpiryIndexKey,
-  recordExpiry,
-  type RawRecord,
-} from './record.js';
-import { parseEnvelope } from './sealed.js';
-import {
-  NAMESPACES,
-  SECRET_NAMESPACES,
-  type Codec,
-  type Entry,
-  type KeyLike,
-  type PutOptions,
-  type ScanOptions,
-  type Store,
-  type StoreStats,
-} from './types.js';
+import { StoreCorruptedError, StoreDecodeError } from './errors.js';
+import { inBounds, scanBounds, compareBytes, type Bounds } from './keys.js';
+import { decodeRecord, HEADER_BYTES, type RawRecord } from './record.js';
+import type { Codec, Entry, KeyLike, PutOptions, ScanOptions, Store, StoreStats } from './types.js';
 import { createBatch, createNamespace } from './namespace.js';
+import { resolveOptions, type StoreComponents, type StoreInit } from './options.js';
+import { applyOps, clearNamespace, preparePut, sweepDue, type Op } from './txn.js';
 
-/** Options shared by every store. */
-export interface StoreInit {
-  /** Largest number of records the cache holds; 0 disables it. @default 10000 */
-  cacheMaxEntries?: number;
-  /** Largest number of bytes (keys + values + 64 per entry) the cache holds. @default 16777216 */
-  cacheMaxBytes?: number;
-  /** Period of the automatic expiry sweep; 0 disables it. @default 60000 */
-  sweepIntervalMs?: number;
-  /** Records removed per sweep transaction. @default 1000 */
-  sweepBatchSize?: number;
-  /** Largest encoded value, in bytes. @default 4194304 */
-  maxValueBytes?: number;
-  /** Namespaces besides {@link NAMESPACES} (lower-case letters, digits, `-`; ≤ 31 chars). */
-  namespaces?: readonly string[];
-  /** Extra namespaces that, like `keys`, accept only sealed envelopes. */
-  secretNamespaces?: readonly string[];
-}
-
-/** Injected dependencies of a store. */
-export interface StoreComponents {
-  /** Time for TTLs and the sweeper. @default systemClock */
-  clock?: Clock;
-  /** @default noopLogger */
-  logger?: Logger;
-}
-
-/**
- * The defaults of {@link StoreInit}; see the README's table.
- *
- * @example
- * ```ts
- * createMemoryStore({}, { cacheMaxEntries: STORE_DEFAULTS.cacheMaxEntries * 2 })
- * ```
- */
-export const STORE_DEFAULTS = {
-  cacheMaxEntries: 10_000,
-  cacheMaxBytes: 16 * 1024 * 1024,
-  sweepIntervalMs: 60_000,
-  sweepBatchSize: 1000,
-  maxValueBytes: 4 * 1024 * 1024,
-} as const;
-
-const NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const MAX_SWEEP_ROUNDS_PER_TICK = 10;
-
-/** One write of a batch, already encoded and validated. */
-export interface Op {
-  kind: 'put' | 'del';
-  ns: string;
-  key: Uint8Array;
-  /** Stored bytes (record header + value) for a put. */
-  stored?: Uint8Array;
-  expiresAtMs?: number | undefined;
-}
+export type { Op } from './txn.js';
+export type { StoreComponents, StoreInit } from './options.js';
+export { STORE_DEFAULTS } from './options.js';
 
 /** What the namespace handles and batches need from the core. */
 export interface Core {
@@ -126,15 +55,11 @@ export interface CoreOptions {
   path: string;
 }
 
-function nonNegInt(name: string, v: number | undefined, dflt: number): number {
-  const x = v ?? dflt;
-  if (!Number.isSafeInteger(x) || x < 0)
-    throw new RangeError(`${name} must be a non-negative integer`);
-  return x;
-}
-
 const latin1 = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** Sweep transactions run per timer tick at most (each of `sweepBatchSize` records). */
+const MAX_SWEEP_ROUNDS_PER_TICK = 10;
 
 /** Builds a {@link Store} over a backend opener. */
 export function createStoreCore(
@@ -144,40 +69,16 @@ export function createStoreCore(
 ): Store & { readonly core: Core; currentBackend(): Backend | undefined } {
   const clock = components.clock ?? systemClock;
   const log = (components.logger ?? noopLogger).child({ component: 'stored' });
-  const cacheMaxEntries = nonNegInt(
-    'cacheMaxEntries',
-    init.cacheMaxEntries,
-    STORE_DEFAULTS.cacheMaxEntries,
-  );
-  const cacheMaxBytes = nonNegInt(
-    'cacheMaxBytes',
-    init.cacheMaxBytes,
-    STORE_DEFAULTS.cacheMaxBytes,
-  );
-  const sweepIntervalMs = nonNegInt(
-    'sweepIntervalMs',
-    init.sweepIntervalMs,
-    STORE_DEFAULTS.sweepIntervalMs,
-  );
-  const sweepBatchSize = nonNegInt(
-    'sweepBatchSize',
-    init.sweepBatchSize,
-    STORE_DEFAULTS.sweepBatchSize,
-  );
-  if (sweepBatchSize === 0) throw new RangeError('sweepBatchSize must be at least 1');
-  const maxValueBytes = nonNegInt(
-    'maxValueBytes',
-    init.maxValueBytes,
-    STORE_DEFAULTS.maxValueBytes,
-  );
-  const names = new Set<string>(NAMESPACES);
-  for (const n of [...(init.namespaces ?? []), ...(init.secretNamespaces ?? [])]) {
-    if (typeof n !== 'string' || !NAME.test(n))
-      throw new RangeError(`Bad namespace name ${JSON.stringify(n)}`);
-    names.add(n);
-  }
-  const secrets = new Set<string>([...SECRET_NAMESPACES, ...(init.secretNamespaces ?? [])]);
-  const nsBytes = new Map<string, Uint8Array>([...names].map((n) => [n, Buffer.from(n, 'latin1')]));
+  const {
+    cacheMaxEntries,
+    cacheMaxBytes,
+    sweepIntervalMs,
+    sweepBatchSize,
+    maxValueBytes,
+    names,
+    secrets,
+    nsBytes,
+  } = resolveOptions(init);
 
   const cache = new LruCache(cacheMaxEntries, cacheMaxBytes);
   const perNs = new Map<string, { hits: number; misses: number }>(
@@ -304,38 +205,8 @@ export function createStoreCore(
       }
     },
 
-    preparePut(ns, codec, key, value, opts = {}) {
-      const k = keyBytes(key);
-      const bytes = codec.encode(value);
-      if (!(bytes instanceof Uint8Array))
-        throw new TypeError(`Codec ${codec.name} did not return bytes`);
-      if (bytes.length > maxValueBytes) {
-        throw new RangeError(
-          `Value of ${bytes.length} bytes exceeds maxValueBytes ${maxValueBytes}`,
-        );
-      }
-      if (secrets.has(ns)) {
-        const why = parseEnvelope(bytes);
-        if (typeof why === 'string') throw new UnsealedSecretError(ns, why);
-      }
-      let exp: number | undefined;
-      if (opts.ttlMs !== undefined && opts.expiresAtMs !== undefined) {
-        throw new TypeError('Give ttlMs or expiresAtMs, not both');
-      }
-      if (opts.ttlMs !== undefined) {
-        if (!Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0)
-          throw new RangeError('ttlMs must be a positive number');
-        exp = Math.ceil(clock.now() + opts.ttlMs);
-      } else if (opts.expiresAtMs !== undefined) {
-        if (!Number.isFinite(opts.expiresAtMs) || opts.expiresAtMs <= 0) {
-          throw new RangeError('expiresAtMs must be a positive time');
-        }
-        exp = Math.ceil(opts.expiresAtMs);
-      }
-      if (exp !== undefined && exp > MAX_EXPIRY_MS)
-        throw new RangeError('expiry too far in the future');
-      return { kind: 'put', ns, key: k, stored: encodeRecord(k, bytes, exp), expiresAtMs: exp };
-    },
+    preparePut: (ns, codec, key, value, opts = {}) =>
+      preparePut(ns, codec, key, value, opts, { nowMs: clock.now(), maxValueBytes, secrets }),
 
     decode(ns, codec, bytes) {
       try {
@@ -352,42 +223,7 @@ export function createStoreCore(
       const ids = cache.enabled || ops.length > 1 ? ops.map((op) => ck(op.ns, op.key)) : undefined;
       if (cache.enabled && ids !== undefined) for (const id of ids) cache.delete(id);
       const now = clock.now();
-      const run = (txn: BackendTxn): boolean[] => {
-        // Phase 1: reads only (the old expiry of each key), so nothing is half-written if one
-        // throws. Reads return transient bytes: take what is needed at once.
-        const oldExps = ops.map((op) => {
-          const old = txn.get(nsTable(op.ns), op.key);
-          return old === undefined ? null : recordExpiry(old);
-        });
-        // Phase 2: writes. A later op on a key the batch already wrote sees that write.
-        const seen = ops.length > 1 ? new Set<string>() : undefined;
-        return ops.map((op, i) => {
-          const table = nsTable(op.ns);
-          const nsb = nsBytes.get(op.ns) as Uint8Array;
-          let oldExp = oldExps[i];
-          if (seen !== undefined && ids !== undefined) {
-            const id = ids[i] as string;
-            if (seen.has(id)) {
-              const cur = txn.get(table, op.key);
-              oldExp = cur === undefined ? null : recordExpiry(cur);
-            }
-            seen.add(id);
-          }
-          if (oldExp !== null && oldExp !== undefined) {
-            txn.del(EXPIRY_TABLE, expiryIndexKey(oldExp, nsb, op.key));
-          }
-          if (op.kind === 'put') {
-            txn.put(table, op.key, op.stored as Uint8Array);
-            if (op.expiresAtMs !== undefined) {
-              txn.put(EXPIRY_TABLE, expiryIndexKey(op.expiresAtMs, nsb, op.key), new Uint8Array(0));
-            }
-            return true;
-          }
-          if (oldExp === null) return false;
-          txn.del(table, op.key);
-          return !expired(oldExp, now);
-        });
-      };
+      const run = (txn: BackendTxn): boolean[] => applyOps(txn, ops, ids, nsBytes, now);
       const p = b.transact(run).then(
         (results) => {
           counters.batches++;
@@ -419,18 +255,9 @@ export function createStoreCore(
     clear(ns, opts = {}) {
       throwIfAborted(opts.signal);
       const b = live();
-      const table = nsTable(ns);
       const nsb = nsBytes.get(ns) as Uint8Array;
       const p = b
-        .transact((txn) => {
-          const all = [...txn.range(table, {})];
-          for (const [key, stored] of all) {
-            const exp = recordExpiry(stored);
-            if (exp !== undefined) txn.del(EXPIRY_TABLE, expiryIndexKey(exp, nsb, key));
-            txn.del(table, key);
-          }
-          return all.length;
-        })
+        .transact((txn) => clearNamespace(txn, ns, nsb))
         .then(
           (n) => {
             counters.deletes += n;
@@ -452,24 +279,9 @@ export function createStoreCore(
     if (!Number.isSafeInteger(limit) || limit < 1)
       throw new RangeError('limit must be a positive integer');
     const now = clock.now();
-    const removed = await trackWrite(
-      b.transact((txn) => {
-        const due = [...txn.range(EXPIRY_TABLE, { lt: expiryIndexUntil(now), limit })];
-        const out: Array<[string, Uint8Array]> = [];
-        for (const [ik] of due) {
-          const parsed = parseExpiryIndexKey(ik);
-          txn.del(EXPIRY_TABLE, ik);
-          if (parsed === undefined || !names.has(parsed.ns)) continue;
-          const table = nsTable(parsed.ns);
-          const stored = txn.get(table, parsed.key);
-          if (stored !== undefined && recordExpiry(stored) === parsed.expiresAtMs) {
-            txn.del(table, parsed.key);
-            out.push([parsed.ns, parsed.key]);
-          }
-        }
-        return out;
-      }),
-    ).catch(engineError);
+    const removed = await trackWrite(b.transact((txn) => sweepDue(txn, now, limit, names))).catch(
+      engineError,
+    );
     for (const [ns, key] of removed) cache.delete(ck(ns, key));
     counters.expired += removed.length;
     if (removed.length > 0) log.debug({ removed: removed.length }, 'expired records swept');

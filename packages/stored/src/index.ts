@@ -19,8 +19,8 @@ export type {
   StoreStats,
 } from './types.js';
 export { NAMESPACES, SECRET_NAMESPACES } from './types.js';
-export type { StoreComponents, StoreInit } from './core.js';
-export { STORE_DEFAULTS } from './core.js';
+export type { StoreComponents, StoreInit } from './options.js';
+export { STORE_DEFAULTS } from './options.js';
 export { bytesCodec, stringCodec, jsonCodec } from './codecs.js';
 export { MAX_KEY_BYTES, prefixEnd } from './keys.js';
 export type { SealingSecret, SealOptions } from './sealed.js';

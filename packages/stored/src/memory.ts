@@ -1,4 +1,5 @@
-import { createStoreCore, type StoreComponents, type StoreInit } from './core.js';
+import { createStoreCore } from './core.js';
+import type { StoreComponents, StoreInit } from './options.js';
 import { createMemoryBackend, createMemoryData } from './memory-backend.js';
 import type { Store } from './types.js';
 
