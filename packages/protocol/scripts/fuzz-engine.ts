@@ -53,8 +53,10 @@ export interface FuzzReport {
   readonly perTarget: Readonly<Record<string, number>>;
   /** Outcome counts: `ok` or the ProtocolError code. */
   readonly outcomes: Readonly<Record<string, number>>;
-  /** Slowest single execution, in microseconds. */
+  /** Slowest single execution, in microseconds (includes any GC pause that hit it). */
   readonly slowestUs: number;
+  /** Target and input (hex) of the slowest execution. */
+  readonly slowest: { readonly target: string; readonly input: string } | undefined;
   /** Largest heap seen (sampled, garbage included), in MiB. */
   readonly maxHeapMiB: number;
   /**
@@ -283,6 +285,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
   const examples: FuzzFailure[] = [];
   let failures = 0;
   let slowestUs = 0;
+  let slowest: FuzzReport['slowest'];
   let maxHeap = 0;
   let cutShort = false;
   const heapAfterGc: number[] = [];
@@ -332,7 +335,11 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
         }
       }
     }
-    slowestUs = Math.max(slowestUs, (performance.now() - t0) * 1000);
+    const us = (performance.now() - t0) * 1000;
+    if (us > slowestUs) {
+      slowestUs = us;
+      slowest = { target: target.name, input: hex(input) };
+    }
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   }
   return {
@@ -344,6 +351,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     perTarget,
     outcomes,
     slowestUs,
+    slowest,
     maxHeapMiB: maxHeap / 1024 / 1024,
     heapAfterGcMiB: heapAfterGc,
     examples,

@@ -31,6 +31,12 @@ const report = runFuzz({
   },
 });
 
+function heapLine(samples: readonly number[]): string {
+  if (samples.length === 0) return 'n/a (run node with --expose-gc)';
+  const f = (m: number): string => m.toFixed(1);
+  return `first ${f(samples[0]!)} MiB, last ${f(samples[samples.length - 1]!)} MiB, max ${f(Math.max(...samples))} MiB (${samples.length} samples, one per 100k executions)`;
+}
+
 if (json) {
   process.stdout.write(`${JSON.stringify({ seed, ...report }, null, 2)}\n`);
 } else {
@@ -39,9 +45,9 @@ if (json) {
     `executions: ${report.executions}`,
     `failures: ${report.failures}`,
     `duration: ${(report.durationMs / 1000).toFixed(1)} s (${Math.round(report.executions / (report.durationMs / 1000))} exec/s)`,
-    `slowest execution: ${report.slowestUs.toFixed(0)} us`,
+    `slowest execution: ${report.slowestUs.toFixed(0)} us (${report.slowest?.target ?? '-'}, ${(report.slowest?.input.length ?? 0) / 2} bytes)`,
     `max heap (sampled, garbage included): ${report.maxHeapMiB.toFixed(1)} MiB`,
-    `live heap after GC at each 100k: ${report.heapAfterGcMiB.length > 0 ? report.heapAfterGcMiB.map((m) => m.toFixed(1)).join(' ') + ' MiB' : 'n/a (run node with --expose-gc)'}`,
+    `live heap after GC: ${heapLine(report.heapAfterGcMiB)}`,
     `outcomes: ${Object.entries(report.outcomes)
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k}=${v}`)

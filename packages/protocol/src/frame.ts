@@ -39,7 +39,7 @@ export interface Frame {
   /** Protocol version from the header. */
   readonly version: number;
   /** Message type code from the header (one of `MessageType`). */
-  readonly type: number;
+  readonly type: MessageType;
   /** The protobuf body: a view into the decoder's input or its one reassembly buffer. */
   readonly body: Uint8Array;
 }
@@ -183,7 +183,7 @@ export function parseFrameContent(content: Uint8Array, o: ResolvedFrameOptions):
   }
   if (!o.versionSet.has(version)) throw new UnsupportedVersionError(version, o.versions);
   if (type > MAX_TYPE_CODE || o.typeAllowed[type] !== 1) throw new UnknownTypeError(type);
-  return { version, type, body: content.subarray(pos) };
+  return { version, type: type as MessageType, body: content.subarray(pos) };
 }
 
 /**
