@@ -34,6 +34,18 @@ export function encodeDataHeader(
   payloadBytes: number,
   options?: EncodeFrameOptions,
 ): Uint8Array {
+  const headerBytes = dataHeaderLength(streamId, payloadBytes, options);
+  const header = new Uint8Array(headerBytes);
+  writeDataHeader(header, streamId, payloadBytes, options);
+  return header;
+}
+
+/** Checks the arguments; returns the header length. */
+function dataHeaderLength(
+  streamId: number,
+  payloadBytes: number,
+  options?: EncodeFrameOptions,
+): number {
   if (!Number.isInteger(streamId) || streamId < 1 || streamId > 0xffff_ffff) {
     throw new RangeError('streamId must be an integer in 1..2^32-1');
   }
@@ -45,30 +57,50 @@ export function encodeDataHeader(
     throw new RangeError('protocol versions are integers in 1..2^32-1');
   }
   const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const payloadField = payloadBytes === 0 ? 0 : 1 + varintLength(payloadBytes);
   const beforePayload =
-    varintLength(version) + varintLength(TYPE) + 1 + varintLength(streamId) + payloadField;
+    varintLength(version) +
+    varintLength(TYPE) +
+    1 +
+    varintLength(streamId) +
+    (payloadBytes === 0 ? 0 : 1 + varintLength(payloadBytes));
   const content = beforePayload + payloadBytes;
   if (content > maxFrameBytes) {
     throw new RangeError(`frame of ${content} bytes exceeds maxFrameBytes ${maxFrameBytes}`);
   }
-  const header = new Uint8Array(varintLength(content) + beforePayload);
-  let p = writeVarint(header, 0, content);
-  p = writeVarint(header, p, version);
-  p = writeVarint(header, p, TYPE);
-  header[p++] = 0x08;
-  p = writeVarint(header, p, streamId);
+  return varintLength(content) + beforePayload;
+}
+
+/** Writes the (already checked) header at the start of `buf`; returns its length. */
+function writeDataHeader(
+  buf: Uint8Array,
+  streamId: number,
+  payloadBytes: number,
+  options?: EncodeFrameOptions,
+): number {
+  const version = options?.version ?? PROTOCOL_VERSION;
+  const beforePayload =
+    varintLength(version) +
+    varintLength(TYPE) +
+    1 +
+    varintLength(streamId) +
+    (payloadBytes === 0 ? 0 : 1 + varintLength(payloadBytes));
+  let p = writeVarint(buf, 0, beforePayload + payloadBytes);
+  p = writeVarint(buf, p, version);
+  p = writeVarint(buf, p, TYPE);
+  buf[p++] = 0x08;
+  p = writeVarint(buf, p, streamId);
   if (payloadBytes > 0) {
-    header[p++] = 0x12;
-    writeVarint(header, p, payloadBytes);
+    buf[p++] = 0x12;
+    p = writeVarint(buf, p, payloadBytes);
   }
-  return header;
+  return p;
 }
 
 /**
  * Encodes a whole MuxData frame (header and payload in one new buffer). The zero-copy path is
  * {@link encodeDataHeader}.
  *
+ * @throws {TypeError} when `payload` is not a Uint8Array
  * @throws {RangeError} as {@link encodeDataHeader}
  * @example
  * ```ts
@@ -81,10 +113,10 @@ export function encodeDataFrame(
   options?: EncodeFrameOptions,
 ): Uint8Array {
   if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
-  const header = encodeDataHeader(streamId, payload.length, options);
-  const out = new Uint8Array(header.length + payload.length);
-  out.set(header, 0);
-  out.set(payload, header.length);
+  const headerBytes = dataHeaderLength(streamId, payload.length, options);
+  const out = new Uint8Array(headerBytes + payload.length);
+  writeDataHeader(out, streamId, payload.length, options);
+  out.set(payload, headerBytes);
   return out;
 }
 
