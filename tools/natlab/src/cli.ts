@@ -183,6 +183,42 @@ async function main(): Promise<number> {
           await Promise.all([...agents.values()].map((a) => a.stop()));
         }
       });
+    case 'strategy':
+      return withLab(async (lab) => {
+        const agents = await startSites(lab, 'strategy-agent.ts', (l, site) => ({
+          bindAddress: l.host(site).address,
+          stunServers: l.turn.listen.map((host) => ({ host, port: l.turn.port })),
+          iceServers: [
+            { urls: `stun:${l.turn.listen[0]}:${l.turn.port}` },
+            {
+              urls: `turn:${l.turn.listen[0]}:${l.turn.port}`,
+              restSecret: l.turn.secret,
+              restTtlSec: 3600,
+            },
+          ],
+        }));
+        try {
+          const cells = parseCells(values.cells);
+          const out = await runCells(
+            lab,
+            agents,
+            cells,
+            attempts,
+            { policy: 'all', timeoutMs },
+            'strategy',
+          );
+          const md = formatMatrix(
+            out,
+            "@detr/nat's NAT discovery + staged strategy (direct, then TURN relay), raw data channel",
+          );
+          if (values.json) console.log(JSON.stringify(out));
+          else console.log(md);
+          if (values.out !== undefined) writeFileSync(values.out, md);
+          return out.every((c) => summarize(c).connected === c.results.length) ? 0 : 1;
+        } finally {
+          await Promise.all([...agents.values()].map((a) => a.stop()));
+        }
+      });
     default:
       console.log(
         'usage: natlab up | clean | validate | matrix [--attempts N] [--cells a:b,...] [--out file] [--json]',

@@ -11,7 +11,7 @@ export class CommandError extends Error {
     readonly stderr: string,
     options?: { cause?: unknown },
   ) {
-    super(`${argv.join(' ')} failed: ${stderr.trim().slice(0, 500)}`, options);
+    super(`${argv.join(' ')} failed: ${stderr.trim().slice(-1000)}`, options);
     this.name = 'CommandError';
   }
 }
@@ -22,7 +22,7 @@ export function run(argv: readonly string[], timeoutMs = 20_000): Promise<string
   if (file === undefined) return Promise.reject(new TypeError('empty argv'));
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err !== null) reject(new CommandError(argv, `${stderr}${err.message}`, { cause: err }));
+      if (err !== null) reject(new CommandError(argv, stderr || err.message, { cause: err }));
       else resolve(stdout);
     });
   });

@@ -38,6 +38,9 @@ export interface RtcSessionInit {
 
 /** An open session. */
 export interface RtcSessionResult {
+  /** Channel 0: the handshake runs on it, then it is closed. */
+  readonly handshakeChannel: DataChannel;
+  /** Channel 1: the multiplexed connection's messages. */
   readonly channel: DataChannel;
   readonly pc: PeerConnection;
   /** `direct` when neither side of the selected pair is a TURN relay candidate. */
@@ -99,6 +102,8 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     throw new TypeError(`WebRTC configuration rejected: ${(err as Error).message}`);
   }
   let channel: DataChannel | undefined;
+  let hsChannel: DataChannel | undefined;
+  let openChannels = 0;
   let closed = false;
   let opened = false;
   let failure: Error | undefined;
@@ -135,7 +140,8 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
   };
 
   const finishOpen = (): void => {
-    if (opened || closed || channel === undefined) return;
+    if (opened || closed || channel === undefined || hsChannel === undefined) return;
+    if (++openChannels < 2) return;
     opened = true;
     const pair = pc.getSelectedCandidatePair();
     const local = pc.localDescription();
@@ -147,6 +153,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     }
     const relayed = pair !== null && (pair.local.type === 'relay' || pair.remote.type === 'relay');
     result = {
+      handshakeChannel: hsChannel,
       channel,
       pc,
       path: relayed ? 'relayed' : 'direct',
@@ -160,13 +167,28 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     settle?.resolve(result);
   };
 
+  // Two negotiated channels (no in-band open round trip): 0 carries the handshake, 1 the mux.
+  // Before `open()` resolves a channel failing fails the session; afterwards their owners
+  // (handshake, pipe) watch them, and the session ends with the PeerConnection.
   const makeChannel = (): void => {
     if (channel !== undefined) return;
-    const dc = pc.createDataChannel('detr', { negotiated: true, id: 0 });
-    channel = dc;
-    dc.onOpen(guard(finishOpen));
-    dc.onError(guard((e: string) => fail(new IceFailedError(`data channel: ${e.slice(0, 200)}`))));
-    dc.onClosed(guard(() => fail(new IceFailedError('data channel closed'))));
+    const watch = (dc: DataChannel, name: string): void => {
+      dc.onOpen(guard(finishOpen));
+      dc.onError(
+        guard((e: string) => {
+          if (!opened) fail(new IceFailedError(`${name} channel: ${e.slice(0, 200)}`));
+        }),
+      );
+      dc.onClosed(
+        guard(() => {
+          if (!opened) fail(new IceFailedError(`${name} channel closed`));
+        }),
+      );
+    };
+    hsChannel = pc.createDataChannel('detr-hs', { negotiated: true, id: 0 });
+    watch(hsChannel, 'handshake');
+    channel = pc.createDataChannel('detr', { negotiated: true, id: 1 });
+    watch(channel, 'mux');
   };
 
   pc.onLocalDescription(
@@ -235,10 +257,12 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     if (closed) return;
     closed = true;
     if (!opened) settle?.reject(failure ?? new AbortError('session closed'));
-    try {
-      channel?.close();
-    } catch {
-      // already closed
+    for (const dc of [hsChannel, channel]) {
+      try {
+        dc?.close();
+      } catch {
+        // already closed
+      }
     }
     try {
       pc.close();
