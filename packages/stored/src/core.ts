@@ -219,18 +219,17 @@ export function createStoreCore(
     commit(ops, opts = {}) {
       throwIfAborted(opts.signal);
       const b = live();
-      // Cache keys, also used to spot a key written twice in one batch.
-      const ids = cache.enabled || ops.length > 1 ? ops.map((op) => ck(op.ns, op.key)) : undefined;
-      if (cache.enabled && ids !== undefined) for (const id of ids) cache.delete(id);
+      const ids = cache.enabled ? ops.map((op) => ck(op.ns, op.key)) : undefined;
+      if (ids !== undefined) for (const id of ids) cache.delete(id);
       const now = clock.now();
-      const run = (txn: BackendTxn): boolean[] => applyOps(txn, ops, ids, nsBytes, now);
+      const run = (txn: BackendTxn): boolean[] => applyOps(txn, ops, nsBytes, now);
       const p = b.transact(run).then(
         (results) => {
           counters.batches++;
           ops.forEach((op, i) => {
             if (op.kind === 'put') {
               counters.writes++;
-              if (ids !== undefined && cache.enabled) {
+              if (ids !== undefined) {
                 const stored = op.stored as Uint8Array;
                 cache.set(ids[i] as string, {
                   value: stored.subarray(HEADER_BYTES),

@@ -55,11 +55,23 @@ export function decodeRecord(key: Uint8Array, stored: Uint8Array): RawRecord | s
   return { value: stored.subarray(HEADER_BYTES), expiresAtMs: exp === 0 ? undefined : exp };
 }
 
-/** Reads only the expiry of stored bytes already known to be well-formed. */
+/** Reads only the expiry of stored bytes (no checksum check; used on the write path). */
 export function recordExpiry(stored: Uint8Array): number | undefined {
   if (stored.length < HEADER_BYTES) return undefined;
-  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
-  const exp = view.getUint32(6) * 2 ** 32 + view.getUint32(10);
+  const s = stored;
+  const hi =
+    (((s[6] as number) << 24) |
+      ((s[7] as number) << 16) |
+      ((s[8] as number) << 8) |
+      (s[9] as number)) >>>
+    0;
+  const lo =
+    (((s[10] as number) << 24) |
+      ((s[11] as number) << 16) |
+      ((s[12] as number) << 8) |
+      (s[13] as number)) >>>
+    0;
+  const exp = hi * 2 ** 32 + lo;
   return exp === 0 ? undefined : exp;
 }
 

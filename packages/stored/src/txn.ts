@@ -75,52 +75,46 @@ export function preparePut<V>(
 const expired = (exp: number | undefined, now: number): boolean => exp !== undefined && exp <= now;
 
 /**
- * Applies a batch, keeping the expiry index exact (an overwrite or delete removes the old
- * entry's index key). `ids` names each op's key (namespace and key), used to spot a key written
- * twice in one batch. Returns, per op, whether a put happened / a live record was deleted.
+ * Applies a batch in order, keeping the expiry index exact (an overwrite or delete removes the old
+ * record's index key). Each op reads the key's current record first, so a later op on a key the
+ * batch already wrote sees that write. If anything throws, the backend rolls the whole
+ * transaction back (lmdb child transaction; the memory backend's undo log). Returns, per op,
+ * true for a put, and for a delete whether a live record was removed.
  */
 export function applyOps(
   txn: BackendTxn,
   ops: readonly Op[],
-  ids: readonly string[] | undefined,
   nsBytes: ReadonlyMap<string, Uint8Array>,
   now: number,
 ): boolean[] {
-  // Phase 1: reads only (the old expiry of each key). Reads return transient bytes: take what
-  // is needed at once.
-  const oldExps = ops.map((op) => {
-    const old = txn.get(nsTable(op.ns), op.key);
-    return old === undefined ? null : recordExpiry(old);
-  });
-  // Phase 2: writes. A later op on a key the batch already wrote sees that write.
-  const seen = ops.length > 1 ? new Set<string>() : undefined;
-  return ops.map((op, i) => {
+  const out = new Array<boolean>(ops.length);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Op;
     const table = nsTable(op.ns);
-    const nsb = nsBytes.get(op.ns) as Uint8Array;
-    let oldExp = oldExps[i];
-    if (seen !== undefined && ids !== undefined) {
-      const id = ids[i] as string;
-      if (seen.has(id)) {
-        const cur = txn.get(table, op.key);
-        oldExp = cur === undefined ? null : recordExpiry(cur);
-      }
-      seen.add(id);
-    }
-    if (oldExp !== null && oldExp !== undefined) {
-      txn.del(EXPIRY_TABLE, expiryIndexKey(oldExp, nsb, op.key));
+    // Transient bytes: take the expiry at once.
+    const old = txn.get(table, op.key);
+    const oldExp = old === undefined ? undefined : recordExpiry(old);
+    if (oldExp !== undefined) {
+      txn.del(EXPIRY_TABLE, expiryIndexKey(oldExp, nsBytes.get(op.ns) as Uint8Array, op.key));
     }
     if (op.kind === 'put') {
       txn.put(table, op.key, op.stored as Uint8Array);
       if (op.expiresAtMs !== undefined) {
-        txn.put(EXPIRY_TABLE, expiryIndexKey(op.expiresAtMs, nsb, op.key), new Uint8Array(0));
+        const ik = expiryIndexKey(op.expiresAtMs, nsBytes.get(op.ns) as Uint8Array, op.key);
+        txn.put(EXPIRY_TABLE, ik, EMPTY);
       }
-      return true;
+      out[i] = true;
+    } else if (old === undefined) {
+      out[i] = false;
+    } else {
+      txn.del(table, op.key);
+      out[i] = !expired(oldExp, now);
     }
-    if (oldExp === null) return false;
-    txn.del(table, op.key);
-    return !expired(oldExp, now);
-  });
+  }
+  return out;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Deletes every record of a namespace and their index entries; returns how many. */
 export function clearNamespace(txn: BackendTxn, ns: string, nsb: Uint8Array): number {

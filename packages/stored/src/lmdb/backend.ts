@@ -15,8 +15,9 @@ export interface LmdbBackend extends Backend {
   stats(): { lastPageNumber: number; pageSize: number };
 }
 
-const asBuf = (b: Uint8Array): Buffer =>
-  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+// lmdb-js takes Uint8Array keys (copied with `set`) and values (stored as they are) directly;
+// the casts only satisfy its Buffer-typed signatures.
+const asBuf = (b: Uint8Array): Buffer => b as Buffer;
 
 export function openLmdbBackend(
   dir: string,
