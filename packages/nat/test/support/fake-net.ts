@@ -43,12 +43,20 @@ function asStream(d: Duplex, protocol: string, direction: 'inbound' | 'outbound'
   return s;
 }
 
-/** Connects `a` and `b`; returns [a's connection to b, b's connection to a]. */
-export function connect(a: FakePeer, b: FakePeer): [Connection, Connection] {
+/**
+ * Connects `a` and `b`; returns [a's connection to b, b's connection to a]. `addresses` are where
+ * each side sees the other (default `/memory/fake`).
+ */
+export function connect(
+  a: FakePeer,
+  b: FakePeer,
+  addresses: { a?: string; b?: string } = {},
+): [Connection, Connection] {
   const make = (
     self: FakePeer,
     remote: FakePeer,
     direction: 'inbound' | 'outbound',
+    seenAt: string,
   ): Connection => {
     const streams = new Set<Stream>();
     const listeners: Array<(err?: Error) => void> = [];
@@ -56,7 +64,7 @@ export function connect(a: FakePeer, b: FakePeer): [Connection, Connection] {
       id: `fake-${nextId++}`,
       remotePeer: remote.peerId,
       remote: { peer: remote.peerId, protocolVersion: 1, features: [], networkId: '00' },
-      remoteAddress: parseAddress('/memory/fake'),
+      remoteAddress: parseAddress(seenAt),
       direction,
       transport: 'memory',
       status: 'open',
@@ -100,8 +108,8 @@ export function connect(a: FakePeer, b: FakePeer): [Connection, Connection] {
     };
     return conn;
   };
-  const ab = make(a, b, 'outbound');
-  const ba = make(b, a, 'inbound');
+  const ab = make(a, b, 'outbound', addresses.b ?? '/memory/fake');
+  const ba = make(b, a, 'inbound', addresses.a ?? '/memory/fake');
   (ab as { peerConn?: Connection }).peerConn = ba;
   (ba as { peerConn?: Connection }).peerConn = ab;
   a.conns.push(ab);
