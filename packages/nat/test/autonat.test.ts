@@ -21,9 +21,9 @@ describe('AutoNAT', () => {
 
   it('dials back an address on the IP it sees the client at, and reports success', async () => {
     const dialed: string[] = [];
-    const { cs, s } = setup(async (a) => {
+    const { cs, s } = setup((a) => {
       dialed.push(a.toString());
-      return { close: () => Promise.resolve() } as unknown as Connection;
+      return Promise.resolve({ close: () => Promise.resolve() } as unknown as Connection);
     });
     const r = await requestDialBack(cs, [
       parseAddress('/ip4/198.51.100.9/tcp/4001'),
