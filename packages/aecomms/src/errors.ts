@@ -215,3 +215,27 @@ export class InvalidPeerIdError extends TypeError {
     this.name = 'InvalidPeerIdError';
   }
 }
+
+/** Why network metadata was rejected. */
+export type NetworkMetadataFailureReason = 'malformed' | 'signature' | 'network' | 'untrusted';
+
+/**
+ * Network metadata failed verification: not decodable, not signed by one of its admin keys (or
+ * by a trusted one), or for another network id.
+ *
+ * @example
+ * ```ts
+ * try { verifyNetworkMetadata(bytes) } catch (err) {
+ *   if (err instanceof NetworkMetadataError) log.error({ reason: err.reason }, 'bad network file')
+ * }
+ * ```
+ */
+export class NetworkMetadataError extends DetrError {
+  readonly reason: NetworkMetadataFailureReason;
+
+  constructor(reason: NetworkMetadataFailureReason, options?: { cause?: unknown }) {
+    super('Network metadata rejected', 'NETWORK_METADATA_REJECTED', options);
+    this.name = 'NetworkMetadataError';
+    this.reason = reason;
+  }
+}

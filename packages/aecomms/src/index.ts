@@ -12,8 +12,14 @@ export {
   TokenError,
   KeyFileError,
   InvalidPeerIdError,
+  NetworkMetadataError,
 } from './errors.js';
-export type { HandshakeFailureReason, TokenFailureReason, KeyFileFailureReason } from './errors.js';
+export type {
+  HandshakeFailureReason,
+  TokenFailureReason,
+  KeyFileFailureReason,
+  NetworkMetadataFailureReason,
+} from './errors.js';
 
 export type {
   CryptoProvider,
@@ -40,6 +46,57 @@ export { createIdentity, verifySignature } from './identity/identity.js';
 
 export type { EnvelopeSigner, VerifyEnvelopeOptions } from './envelope.js';
 export { envelopeSigningBytes, signEnvelope, verifyEnvelope } from './envelope.js';
+
+export type {
+  Network,
+  CreateNetworkInit,
+  NetworkComponents,
+  VerifyNetworkMetadataOptions,
+} from './network/metadata.js';
+export { createNetwork, verifyNetworkMetadata, NETWORK_ID_BYTES } from './network/metadata.js';
+export type {
+  IssueTokenInit,
+  RevocationListInit,
+  TokenComponents,
+  TokenVerifier,
+  TokenVerifierInit,
+  VerifiedToken,
+} from './network/token.js';
+export {
+  issueToken,
+  createRevocationList,
+  createTokenVerifier,
+  DEFAULT_CLOCK_SKEW_MS,
+  TOKEN_ID_BYTES,
+} from './network/token.js';
+
+export { NOISE_PROTOCOL_NAME, NoiseHandshake } from './noise/handshake-state.js';
+export type { NoiseHandshakeInit, NoiseSplit } from './noise/handshake-state.js';
+export { CipherState } from './noise/cipher-state.js';
+
+export type { SecureSession, SecureSessionInit, SecureSessionStats } from './session/session.js';
+export {
+  createSecureSession,
+  MAX_PLAINTEXT_BYTES,
+  FRAME_HEADER_BYTES,
+  DEFAULT_REKEY_AFTER_MESSAGES,
+} from './session/session.js';
+export type { SecureStreamOptions } from './session/secure-stream.js';
+export { createSecureStream } from './session/secure-stream.js';
+
+export type { NoiseStaticKey } from './handshake/static-key.js';
+export { createNoiseStaticKey, staticKeySigningBytes } from './handshake/static-key.js';
+export type {
+  AuthenticatedRemote,
+  HandshakeOptions,
+  HandshakeResult,
+} from './handshake/handshake.js';
+export {
+  performHandshake,
+  handshakePrologue,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES,
+} from './handshake/handshake.js';
 
 /** Where this package sits in detr's layers (see docs/ARCHITECTURE.md). */
 export const packageInfo = { name: '@detr/aecomms', layer: 'core' } as const;

@@ -1,0 +1,236 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { ClosedError } from '@detr/interface';
+import {
+  CipherState,
+  DecryptError,
+  MAX_PLAINTEXT_BYTES,
+  MalformedFrameError,
+  TruncatedStreamError,
+  createSecureSession,
+  type CryptoProvider,
+  type SecureSession,
+} from '../../src/index.js';
+import { PROVIDERS, toHex, utf8 } from '../helpers.js';
+
+function sessionPair(provider: CryptoProvider, rekeyAfterMessages?: number, other = provider) {
+  const k1 = provider.randomBytes(32);
+  const k2 = provider.randomBytes(32);
+  const cs = (p: CryptoProvider, k: Uint8Array) => {
+    const c = new CipherState(p);
+    c.initializeKey(k);
+    return c;
+  };
+  const extra = rekeyAfterMessages !== undefined ? { rekeyAfterMessages } : {};
+  const h = new Uint8Array(32);
+  const a = createSecureSession({
+    send: cs(provider, k1),
+    receive: cs(provider, k2),
+    handshakeHash: h,
+    ...extra,
+  });
+  const b = createSecureSession({
+    send: cs(other, k2),
+    receive: cs(other, k1),
+    handshakeHash: h,
+    ...extra,
+  });
+  return { a, b };
+}
+
+function openAll(s: SecureSession, bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  s.open(bytes, (m) => out.push(Buffer.from(m).toString()));
+  return out;
+}
+
+function expectFatal(fn: () => void, type: new (...a: never[]) => Error, s: SecureSession): void {
+  expect(fn).toThrow(type);
+  expect(s.closed).toBe(true);
+  expect(() => s.open(new Uint8Array(1), () => {})).toThrow(ClosedError);
+}
+
+describe.each(PROVIDERS)('secure session, %s provider', (_name, provider) => {
+  it('seals several parts into one frame and opens it', () => {
+    const { a, b } = sessionPair(provider);
+    const frame = a.seal([utf8('hello '), utf8(''), utf8('world')]);
+    const bytes = Buffer.concat(frame);
+    expect(bytes.readUInt16BE(0)).toBe(11 + 16);
+    expect(bytes.length).toBe(2 + 11 + 16);
+    expect(openAll(b, bytes)).toEqual(['hello world']);
+    expect(a.stats()).toMatchObject({ messagesSent: 1, bytesSealed: 11 });
+    expect(b.stats()).toMatchObject({ messagesReceived: 1, bytesOpened: 11 });
+  });
+
+  it('accepts the largest message and refuses a larger one', () => {
+    const { a, b } = sessionPair(provider);
+    const big = new Uint8Array(MAX_PLAINTEXT_BYTES).fill(7);
+    const bytes = a.sealToBuffer(big);
+    expect(bytes.length).toBe(2 + 65535);
+    let got = 0;
+    b.open(bytes, (m) => (got = m.length));
+    expect(got).toBe(MAX_PLAINTEXT_BYTES);
+    expect(() => a.seal([big, new Uint8Array(1)])).toThrow(RangeError);
+    expect(a.closed).toBe(false);
+  });
+
+  it('opens a stream of frames cut at arbitrary boundaries (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }),
+        (messages, cuts) => {
+          const { a, b } = sessionPair(provider);
+          const stream = Buffer.concat(messages.map((m) => a.sealToBuffer(m)));
+          const got: string[] = [];
+          let o = 0;
+          let i = 0;
+          while (o < stream.length) {
+            const n = cuts[i++ % cuts.length]!;
+            b.open(stream.subarray(o, o + n), (m) => got.push(toHex(m)));
+            o += n;
+          }
+          b.end();
+          expect(got).toEqual(messages.map((m) => toHex(m)));
+        },
+      ),
+      { numRuns: provider.name === 'node' ? 200 : 50 },
+    );
+  });
+
+  it('delivers messages in order and rekeys both sides in step', () => {
+    const plain = sessionPair(provider);
+    const rekeyed = sessionPair(provider, 3);
+    const got: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      rekeyed.b.open(rekeyed.a.sealToBuffer(utf8(`m${i}`)), (m) =>
+        got.push(Buffer.from(m).toString()),
+      );
+      plain.a.seal(utf8('x'));
+    }
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(rekeyed.a.stats().rekeys).toBe(3);
+    expect(rekeyed.b.stats().rekeys).toBe(3);
+  });
+
+  it('REKEY changes the key: a receiver that does not rekey fails on the 4th message', () => {
+    const k1 = provider.randomBytes(32);
+    const mk = (k: Uint8Array) => {
+      const c = new CipherState(provider);
+      c.initializeKey(k);
+      return c;
+    };
+    const h = new Uint8Array(32);
+    const a = createSecureSession({
+      send: mk(k1),
+      receive: mk(k1),
+      handshakeHash: h,
+      rekeyAfterMessages: 3,
+    });
+    const b = createSecureSession({
+      send: mk(k1),
+      receive: mk(k1),
+      handshakeHash: h,
+      rekeyAfterMessages: 0,
+    });
+    for (let i = 0; i < 3; i++) b.open(a.sealToBuffer(utf8('ok')), () => {});
+    expectFatal(() => b.open(a.sealToBuffer(utf8('after rekey')), () => {}), DecryptError, b);
+  });
+
+  it('a flipped bit anywhere in a frame is fatal (DecryptError or MalformedFrameError)', () => {
+    const frame = sessionPair(provider).a.sealToBuffer(utf8('payload'));
+    for (let bit = 0; bit < frame.length * 8; bit += provider.name === 'node' ? 1 : 7) {
+      const { a, b } = sessionPair(provider);
+      const f = a.sealToBuffer(utf8('payload'));
+      f[bit >> 3]! ^= 1 << (bit & 7);
+      let threw: unknown;
+      try {
+        b.open(f, () => {
+          throw new Error('a tampered frame was delivered');
+        });
+        b.end();
+      } catch (err) {
+        threw = err;
+      }
+      // A flipped length bit may announce a longer frame: then the stream ends inside it.
+      expect(
+        threw instanceof DecryptError ||
+          threw instanceof MalformedFrameError ||
+          threw instanceof TruncatedStreamError,
+      ).toBe(true);
+      expect(b.closed).toBe(true);
+    }
+  });
+
+  it('a reordered frame is fatal', () => {
+    const { a, b } = sessionPair(provider);
+    const f1 = a.sealToBuffer(utf8('one'));
+    const f2 = a.sealToBuffer(utf8('two'));
+    void f1;
+    expectFatal(() => b.open(f2, () => {}), DecryptError, b);
+  });
+
+  it('a replayed frame is fatal', () => {
+    const { a, b } = sessionPair(provider);
+    const f1 = a.sealToBuffer(utf8('one'));
+    expect(openAll(b, f1)).toEqual(['one']);
+    expectFatal(() => b.open(f1, () => {}), DecryptError, b);
+  });
+
+  it('a frame whose length was shortened is fatal', () => {
+    const { a, b } = sessionPair(provider);
+    const f = a.sealToBuffer(utf8('payload'));
+    const cut = Buffer.concat([
+      Buffer.from([0, f.readUInt16BE(0) - 1]),
+      f.subarray(2, f.length - 1),
+    ]);
+    expectFatal(() => b.open(cut, () => {}), DecryptError, b);
+  });
+
+  it('a stream that ends inside a frame is fatal (TruncatedStreamError)', () => {
+    const { a, b } = sessionPair(provider);
+    const f = a.sealToBuffer(utf8('payload'));
+    b.open(f.subarray(0, f.length - 3), () => {});
+    expect(b.pendingPartialFrame).toBe(true);
+    expectFatal(() => b.end(), TruncatedStreamError, b);
+  });
+
+  it('a length below the tag size is fatal (MalformedFrameError)', () => {
+    const { b } = sessionPair(provider);
+    expectFatal(() => b.open(Buffer.from([0, 15]), () => {}), MalformedFrameError, b);
+  });
+
+  it('seal after close throws ClosedError', () => {
+    const { a } = sessionPair(provider);
+    a.close();
+    expect(() => a.seal(utf8('x'))).toThrow(ClosedError);
+  });
+});
+
+describe('secure session across providers', () => {
+  it('node seals, noble opens, and back; the same keys give byte-identical frames', () => {
+    const [, node] = PROVIDERS[0]!;
+    const [, noble] = PROVIDERS[1]!;
+    const x = sessionPair(node, 2, noble);
+    for (let i = 0; i < 6; i++) {
+      expect(openAll(x.b, x.a.sealToBuffer(utf8(`to noble ${i}`)))).toEqual([`to noble ${i}`]);
+      expect(openAll(x.a, x.b.sealToBuffer(utf8(`to node ${i}`)))).toEqual([`to node ${i}`]);
+    }
+    // The same key and nonce sequence on both providers gives byte-identical frames.
+    const key = node.randomBytes(32);
+    const frames = [node, noble].map((p) => {
+      const send = new CipherState(p);
+      send.initializeKey(key);
+      const recv = new CipherState(p);
+      recv.initializeKey(key);
+      const s = createSecureSession({
+        send,
+        receive: recv,
+        handshakeHash: new Uint8Array(32),
+        rekeyAfterMessages: 2,
+      });
+      return [0, 1, 2, 3, 4].map((i) => toHex(s.sealToBuffer([utf8('part '), utf8(String(i))])));
+    });
+    expect(frames[0]).toEqual(frames[1]);
+  });
+});
