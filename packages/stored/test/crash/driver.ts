@@ -21,6 +21,8 @@ export interface RoundReport {
   round: number;
   /** Acks received in this round (0: killed before or right at its first batch). */
   acked: number;
+  /** Where the kill's random delay started. */
+  killFrom: KillFrom;
   lastAck: number;
   head: number;
   records: number;
@@ -45,11 +47,14 @@ function spawnWriter(dir: string): ChildProcess {
   });
 }
 
+/** When the kill's random delay starts: at spawn, at `ready`, or at the first ack. */
+export type KillFrom = 'spawn' | 'ready' | 'first-ack';
+
 async function oneRound(
   dir: string,
   lastAckBefore: number,
   delayMs: number,
-  killEarly: boolean,
+  from: KillFrom,
 ): Promise<{ acked: number; lastAck: number; beforeReady: boolean; stderr: string }> {
   const child = spawnWriter(dir);
   let lastAck = lastAckBefore;
@@ -75,14 +80,15 @@ async function oneRound(
         buf = buf.slice(nl + 1);
         if (line.startsWith('ready ')) {
           ready = true;
-          if (!killEarly) timer = setTimeout(kill, delayMs);
+          if (from === 'ready') timer = setTimeout(kill, delayMs);
         } else if (line.startsWith('ack ')) {
           lastAck = Number(line.slice(4));
           acked++;
+          if (from === 'first-ack' && acked === 1) timer = setTimeout(kill, delayMs);
         }
       }
     });
-    if (killEarly) timer = setTimeout(kill, delayMs);
+    if (from === 'spawn') timer = setTimeout(kill, delayMs);
     await exited;
   } finally {
     clearTimeout(timer);
@@ -99,14 +105,18 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashReport> 
   const problems: string[] = [];
   let lastAck = -1;
   for (let round = 0; round < options.kills; round++) {
-    // One kill in eight lands at a random moment of start-up (lock, checks, open).
-    const killEarly = rng.int(8) === 0;
-    const delay = killEarly ? 150 + rng.int(300) : rng.int(maxDelay + 1);
-    const r = await oneRound(options.dir, lastAck, delay, killEarly);
+    // One kill in eight lands at a random moment of start-up (lock, checks, open), one in eight
+    // at a random moment after the store opened, and the rest at a random moment after the first
+    // acknowledged batch, so that on a slow machine too most kills land while batches are written.
+    const pick = rng.int(8);
+    const from: KillFrom = pick === 0 ? 'spawn' : pick === 1 ? 'ready' : 'first-ack';
+    const delay = from === 'spawn' ? 150 + rng.int(300) : rng.int(maxDelay + 1);
+    const r = await oneRound(options.dir, lastAck, delay, from);
     lastAck = r.lastAck;
     const report: RoundReport = {
       round,
       acked: r.acked,
+      killFrom: from,
       lastAck,
       head: -1,
       records: 0,
