@@ -43,6 +43,13 @@ export {
 } from './identity/peer-id.js';
 export type { Identity, CreateIdentityOptions } from './identity/identity.js';
 export { createIdentity, verifySignature } from './identity/identity.js';
+export type { SaveIdentityOptions, LoadIdentityOptions } from './identity/key-file.js';
+export {
+  saveIdentity,
+  loadIdentity,
+  loadOrCreateIdentity,
+  DEFAULT_KEY_FILE_SCRYPT,
+} from './identity/key-file.js';
 
 export type { EnvelopeSigner, VerifyEnvelopeOptions } from './envelope.js';
 export { envelopeSigningBytes, signEnvelope, verifyEnvelope } from './envelope.js';
