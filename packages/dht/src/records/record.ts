@@ -1,0 +1,159 @@
+// Signed records: a DhtRecord (key, value, seq, TTL, expiry, network id) in a SignedEnvelope
+// (payload type 50) signed by the publisher's Ed25519 key. `openRecord` is the one gate every
+// record passes, whether it arrives in a STORE, a FIND_VALUE answer or from the local store.
+import { DhtRecord, MessageType, ProtocolError, type SignedEnvelope } from '@detr/protocol';
+import { InvalidRecordError } from '../errors.js';
+import { envelopeSigningBytes } from '@detr/aecomms';
+import type { DhtSigner, SignatureVerifier } from '../identity.js';
+import { bytesEqual } from '../keys.js';
+
+/** A record whose envelope, body, signature, network and expiry have been checked. */
+export interface DhtRecordView {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** Sequence number: a higher one replaces a lower one. */
+  readonly seq: number;
+  readonly ttlSec: number;
+  /** Absolute expiry (derived from `ttlSec` on arrival when the publisher left it 0). */
+  readonly expiresAtMs: number;
+  readonly networkId: Uint8Array;
+  /** The publisher's Ed25519 public key (the envelope's signer). */
+  readonly publisher: Uint8Array;
+  /** The envelope as received, for forwarding unchanged. */
+  readonly envelope: SignedEnvelope;
+}
+
+/**
+ * Checks a record of one key namespace after its signature is verified. Return `false` or throw
+ * to refuse it.
+ *
+ * @example
+ * ```ts
+ * const ownedByPublisher: RecordValidator = {
+ *   validate: (r) => bytesEqual(r.key.subarray(3, 35), r.publisher),
+ * }
+ * ```
+ */
+export interface RecordValidator {
+  validate(record: DhtRecordView): boolean | void;
+  /** Largest value this namespace accepts (below the DHT-wide `maxValueBytes`). */
+  readonly maxValueBytes?: number;
+}
+
+/** The rules `openRecord` applies. */
+export interface RecordRules {
+  readonly networkId: Uint8Array;
+  readonly verifier: SignatureVerifier;
+  readonly validators: ReadonlyMap<string, RecordValidator>;
+  readonly maxValueBytes: number;
+  readonly maxTtlSec: number;
+  /** Tolerated difference between the publisher's clock and ours. */
+  readonly maxClockSkewMs: number;
+}
+
+const NAMESPACE = /^[a-z0-9-]{1,32}$/;
+
+/**
+ * The namespace of a record key `/<namespace>/...`, or `undefined` when the key has none.
+ *
+ * @example
+ * ```ts
+ * namespaceOf(new TextEncoder().encode('/presence/...')) // 'presence'
+ * ```
+ */
+export function namespaceOf(key: Uint8Array): string | undefined {
+  if (key[0] !== 0x2f) return undefined;
+  const end = key.indexOf(0x2f, 1);
+  if (end < 2 || end > 33) return undefined;
+  const ns = Buffer.from(key.buffer, key.byteOffset + 1, end - 1).toString('latin1');
+  return NAMESPACE.test(ns) ? ns : undefined;
+}
+
+/** The fields a publisher chooses. */
+export interface RecordFields {
+  key: Uint8Array;
+  value: Uint8Array;
+  seq: number;
+  ttlSec: number;
+  expiresAtMs: number;
+  networkId: Uint8Array;
+}
+
+/**
+ * Encodes and signs a record.
+ *
+ * @throws {RangeError} when a field breaks a schema limit
+ */
+export async function signRecord(signer: DhtSigner, fields: RecordFields): Promise<SignedEnvelope> {
+  const body = DhtRecord.encode(fields);
+  const signature = await signer.sign(envelopeSigningBytes(MessageType.DhtRecord, body));
+  return {
+    payloadType: MessageType.DhtRecord,
+    body,
+    signer: signer.peerId.publicKey,
+    signature,
+  };
+}
+
+/**
+ * Checks everything about a record envelope and returns its fields.
+ *
+ * @throws {InvalidRecordError} with the reason of the first rule it breaks
+ */
+export function openRecord(
+  envelope: SignedEnvelope,
+  rules: RecordRules,
+  nowMs: number,
+): DhtRecordView {
+  if (envelope.payloadType !== MessageType.DhtRecord) throw new InvalidRecordError('malformed');
+  if (envelope.signer.length !== 32 || envelope.signature.length !== 64)
+    throw new InvalidRecordError('malformed');
+  let body: DhtRecord;
+  try {
+    body = DhtRecord.decode(envelope.body);
+  } catch (err) {
+    if (err instanceof ProtocolError) throw new InvalidRecordError('malformed', undefined, { cause: err });
+    throw err;
+  }
+  if (!bytesEqual(body.networkId, rules.networkId)) throw new InvalidRecordError('network');
+  const ns = namespaceOf(body.key);
+  const validator = ns === undefined ? undefined : rules.validators.get(ns);
+  if (validator === undefined) throw new InvalidRecordError('namespace');
+  const maxValue = Math.min(rules.maxValueBytes, validator.maxValueBytes ?? Infinity);
+  if (body.value.length > maxValue) throw new InvalidRecordError('too-large');
+  if (body.ttlSec < 1 || body.ttlSec > rules.maxTtlSec) throw new InvalidRecordError('ttl');
+  const ttlMs = body.ttlSec * 1000;
+  let expiresAtMs = body.expiresAtMs;
+  if (expiresAtMs === 0) expiresAtMs = nowMs + ttlMs;
+  else {
+    if (expiresAtMs <= nowMs) throw new InvalidRecordError('expired');
+    if (expiresAtMs > nowMs + ttlMs + rules.maxClockSkewMs) throw new InvalidRecordError('ttl');
+  }
+  if (
+    !rules.verifier.verify(
+      envelope.signer,
+      envelopeSigningBytes(envelope.payloadType, envelope.body),
+      envelope.signature,
+    )
+  ) {
+    throw new InvalidRecordError('signature');
+  }
+  const view: DhtRecordView = {
+    key: body.key,
+    value: body.value,
+    seq: body.seq,
+    ttlSec: body.ttlSec,
+    expiresAtMs,
+    networkId: body.networkId,
+    publisher: envelope.signer,
+    envelope,
+  };
+  let ok: boolean | void;
+  try {
+    ok = validator.validate(view);
+  } catch (err) {
+    throw new InvalidRecordError('validator', undefined, { cause: err });
+  }
+  if (ok === false) throw new InvalidRecordError('validator');
+  return view;
+}
