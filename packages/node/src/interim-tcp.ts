@@ -50,6 +50,8 @@ export interface InterimTcpInit {
 }
 
 interface Hello {
+  /** The port the sender listens on (streams towards it are dialed there). */
+  listenPort: number;
   peer: string;
   network: string;
   protocol: string;
@@ -312,17 +314,29 @@ class InterimTcpManager implements ConnectionManager {
       this.emit('connection:close', c);
     }
   }
-  private register(c: TcpConnection): void {
+  /**
+   * Registers a new connection; returns the one kept. Two connections to one peer (simultaneous
+   * dials) are resolved the same way on both sides: the one dialed by the smaller PeerId stays.
+   */
+  private register(c: TcpConnection): TcpConnection {
     const key = c.remotePeer.toString();
     const old = this.conns.get(key);
-    this.conns.set(key, c);
-    if (old !== undefined && old !== c) {
-      // Simultaneous connections: keep the newest; the old one closes quietly.
-      this.conns.delete(key);
+    if (old !== undefined && old !== c && old.status === 'open') {
+      const self = this.c.identity.peerId.toString();
+      const dialer = (x: TcpConnection): string => (x.direction === 'outbound' ? self : key);
+      const keepOld = dialer(old) !== dialer(c) && dialer(old) < dialer(c);
+      if (keepOld) {
+        c.abort();
+        return old;
+      }
       this.conns.set(key, c);
       old.abort();
+      this.emit('connection:close', old);
+    } else {
+      this.conns.set(key, c);
     }
     this.emit('connection:open', c);
+    return c;
   }
 
   async dial(target: PeerId | Address, options: AbortOptions = {}): Promise<Connection> {
@@ -349,8 +363,7 @@ class InterimTcpManager implements ConnectionManager {
       const { socket, peer } = await this.handshakeOut(address, CONTROL, expected, options);
       const conn = new TcpConnection(this, peer, address, 'outbound', socket, this.init.networkId);
       this.known.set(peer.toString(), address);
-      this.register(conn);
-      return conn as Connection;
+      return this.register(conn) as Connection;
     })();
     this.dialing.set(key, p);
     try {
@@ -379,7 +392,12 @@ class InterimTcpManager implements ConnectionManager {
     expected: PeerId | undefined,
     options: AbortOptions,
   ): Promise<{ socket: Socket; peer: PeerId }> {
-    const socket = connect({ host: address.host, port: address.port, allowHalfOpen: true });
+    const socket = connect({
+      host: address.host,
+      port: address.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
@@ -392,6 +410,7 @@ class InterimTcpManager implements ConnectionManager {
       if (typeof challenge.nonce !== 'string') throw new Error('bad challenge');
       const myNonce = randomBytes(16).toString('hex');
       const hello: Hello = {
+        listenPort: this.bound[0]?.port ?? 0,
         peer: this.c.identity.peerId.toString(),
         network: this.init.networkId,
         protocol,
@@ -435,6 +454,7 @@ class InterimTcpManager implements ConnectionManager {
   }
 
   private accept(socket: Socket): void {
+    socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
@@ -473,9 +493,15 @@ class InterimTcpManager implements ConnectionManager {
         ).toString('base64'),
       });
       if (protocol === CONTROL) {
+        // Streams towards the remote go to its listening port on the address it came from.
+        const lp = hello.listenPort;
+        const port =
+          typeof lp === 'number' && Number.isInteger(lp) && lp > 0 && lp < 65536 ? lp : 0;
+        const ip = (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
         const remote = parseAddress(
-          `/ip4/${(socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '')}/tcp/${socket.remotePort ?? 0}`,
+          `/ip${ip.includes(':') ? 6 : 4}/${ip}/tcp/${port}/p2p/${peer.toString()}`,
         );
+        if (port > 0) this.known.set(peer.toString(), remote);
         this.register(
           new TcpConnection(this, peer, remote, 'inbound', socket, this.init.networkId),
         );

@@ -13,6 +13,8 @@ export const KV_SERVICE = 'detr.kv';
 interface Rec {
   value: Uint8Array;
   expiresAtMs: number;
+  /** When the writer wrote it: the newest copy wins. */
+  writtenAtMs: number;
 }
 
 export interface KvInit {
@@ -26,37 +28,48 @@ export interface KvInit {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** Request: op(1) | keyLen(2) | key | ttlSec(4) | value. op 1 = put, 2 = get, 3 = delete. */
+/**
+ * Request: op(1) | keyLen(2) | key | ttlSec(4) | writtenAtMs(8, float) | value; op 1 = put,
+ * 2 = get. Get answer: found(1) | writtenAtMs(8) | value.
+ */
 function encodeOp(
   op: number,
   key: Uint8Array,
   ttlSec = 0,
+  writtenAtMs = 0,
   value: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const out = Buffer.alloc(7 + key.length + value.length);
+  const out = Buffer.alloc(15 + key.length + value.length);
   out[0] = op;
   out.writeUInt16BE(key.length, 1);
   Buffer.from(key).copy(out, 3);
   out.writeUInt32BE(ttlSec, 3 + key.length);
-  Buffer.from(value).copy(out, 7 + key.length);
+  out.writeDoubleBE(writtenAtMs, 7 + key.length);
+  Buffer.from(value).copy(out, 15 + key.length);
   return out;
 }
 
-function decodeOp(b: Uint8Array): {
+interface Op {
   op: number;
   key: Uint8Array;
   ttlSec: number;
+  writtenAtMs: number;
   value: Uint8Array;
-} {
+}
+
+function decodeOp(b: Uint8Array): Op {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (buf.length < 7) throw new RangeError('short kv request');
+  if (buf.length < 15) throw new RangeError('short kv request');
   const keyLen = buf.readUInt16BE(1);
-  if (keyLen < 1 || keyLen > 256 || buf.length < 7 + keyLen) throw new RangeError('bad kv key');
+  if (keyLen < 1 || keyLen > 256 || buf.length < 15 + keyLen) throw new RangeError('bad kv key');
+  const writtenAtMs = buf.readDoubleBE(7 + keyLen);
+  if (!Number.isFinite(writtenAtMs) || writtenAtMs < 0) throw new RangeError('bad kv time');
   return {
     op: buf[0] as number,
     key: buf.subarray(3, 3 + keyLen),
     ttlSec: buf.readUInt32BE(3 + keyLen),
-    value: buf.subarray(7 + keyLen),
+    writtenAtMs,
+    value: buf.subarray(15 + keyLen),
   };
 }
 
@@ -83,13 +96,17 @@ export function createReplicatedKv(
   const defaultTtl = init.defaultTtlSec ?? 3600;
   const records = new Map<string, Rec>();
   let lookups = 0;
-  const store = (key: Uint8Array, value: Uint8Array, ttlSec: number): void => {
+  let lastWrite = 0;
+  const store = (key: Uint8Array, value: Uint8Array, ttlSec: number, writtenAtMs: number): void => {
     if (value.length > maxValue) throw new RangeError('value too large');
     const k = hex(key);
+    const old = records.get(k);
+    if (old !== undefined && old.writtenAtMs > writtenAtMs) return; // an older write never wins
     records.delete(k);
-    if (value.length === 0) return; // an empty value deletes (tombstone)
+    // An empty value is a tombstone: it hides older copies until it expires.
     records.set(k, {
       value: Uint8Array.from(value),
+      writtenAtMs,
       expiresAtMs: c.now() + Math.min(ttlSec || defaultTtl, 7 * 86_400) * 1000,
     });
     while (records.size > maxRecords) {
@@ -98,28 +115,32 @@ export function createReplicatedKv(
       records.delete(oldest);
     }
   };
-  const lookup = (key: Uint8Array): Uint8Array | undefined => {
+  const lookup = (key: Uint8Array): Rec | undefined => {
     const r = records.get(hex(key));
     if (r === undefined) return undefined;
     if (r.expiresAtMs <= c.now()) {
       records.delete(hex(key));
       return undefined;
     }
-    return r.value;
+    return r;
   };
   const presenceKey = (peer: PeerId): Uint8Array =>
     Buffer.concat([Buffer.from('/presence/'), peer.bytes]);
   const kv = {
     start(): void {
       c.services.handle(KV_SERVICE, (data) => {
-        const { op, key, ttlSec, value } = decodeOp(data);
+        const { op, key, ttlSec, writtenAtMs, value } = decodeOp(data);
         if (op === 1) {
-          store(key, value, ttlSec);
+          store(key, value, ttlSec, Math.min(writtenAtMs, c.now() + 60_000));
           return new Uint8Array(0);
         }
         if (op === 2) {
-          const v = lookup(key);
-          return v === undefined ? new Uint8Array(0) : Buffer.concat([Buffer.from([1]), v]);
+          const r = lookup(key);
+          if (r === undefined) return new Uint8Array(0);
+          const head = Buffer.alloc(9);
+          head[0] = 1;
+          head.writeDoubleBE(r.writtenAtMs, 1);
+          return Buffer.concat([head, r.value]);
         }
         throw new RangeError('unknown kv op');
       });
@@ -133,41 +154,45 @@ export function createReplicatedKv(
       options: { ttlSec?: number } & AbortOptions = {},
     ): Promise<void> {
       const ttl = options.ttlSec ?? defaultTtl;
-      store(key, value, ttl);
-      const req = encodeOp(1, key, ttl, value);
+      const at = Math.max(c.now(), lastWrite + 1);
+      lastWrite = at;
+      store(key, value, ttl, at);
+      const req = encodeOp(1, key, ttl, at, value);
       await Promise.allSettled(
-        c.connections
-          .connections()
-          .map((conn) =>
-            c.services.request(conn.remotePeer, KV_SERVICE, req, {
-              relay: false,
-              timeoutMs: 5000,
-              ...(options.signal ? { signal: options.signal } : {}),
-            }),
-          ),
+        c.connections.connections().map((conn) =>
+          c.services.request(conn.remotePeer, KV_SERVICE, req, {
+            relay: false,
+            timeoutMs: 5000,
+            ...(options.signal ? { signal: options.signal } : {}),
+          }),
+        ),
       );
     },
     async get(key: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array | undefined> {
       lookups++;
-      const local = lookup(key);
-      if (local !== undefined) return local;
+      // Ask the local copy and every connected peer; the newest write wins.
+      let best = lookup(key);
       const req = encodeOp(2, key);
       const answers = await Promise.allSettled(
-        c.connections
-          .connections()
-          .map((conn) =>
-            c.services.request(conn.remotePeer, KV_SERVICE, req, {
-              relay: false,
-              timeoutMs: 5000,
-              ...(options.signal ? { signal: options.signal } : {}),
-            }),
-          ),
+        c.connections.connections().map((conn) =>
+          c.services.request(conn.remotePeer, KV_SERVICE, req, {
+            relay: false,
+            timeoutMs: 5000,
+            ...(options.signal ? { signal: options.signal } : {}),
+          }),
+        ),
       );
       for (const a of answers) {
-        if (a.status === 'fulfilled' && a.value.length > 0 && a.value[0] === 1)
-          return a.value.subarray(1);
+        if (a.status !== 'fulfilled' || a.value.length < 9 || a.value[0] !== 1) continue;
+        const at = Buffer.from(a.value.buffer, a.value.byteOffset, a.value.byteLength).readDoubleBE(
+          1,
+        );
+        if (!Number.isFinite(at)) continue;
+        if (best === undefined || at > best.writtenAtMs) {
+          best = { value: a.value.subarray(9), writtenAtMs: at, expiresAtMs: Infinity };
+        }
       }
-      return undefined;
+      return best === undefined || best.value.length === 0 ? undefined : best.value;
     },
     async announce(options: AbortOptions = {}): Promise<void> {
       const addrs = c.connections.addresses().map((a) => a.toString());

@@ -7,6 +7,7 @@ import {
   type AbortOptions,
   type Address,
   type Clock,
+  type Connection,
   type Logger,
   type PeerId,
 } from '@detr/interface';
@@ -46,7 +47,7 @@ import {
   type Network,
   type Revocations,
 } from './networks.js';
-import { InvalidTokenError } from './errors.js';
+import { InvalidTokenError, PeerUnreachableError } from './errors.js';
 
 /** Events of a node, with their payload. */
 export interface NodeEvents {
@@ -94,6 +95,7 @@ export interface NodeStatus {
   offline: ReturnType<Offline['stats']>;
   revocationSeq: number;
   handshakeFailures: number;
+  dhtLookups: number;
   uptimeMs: number;
 }
 
@@ -144,6 +146,8 @@ export interface DetrNode {
   readonly network: Network | undefined;
   issueToken(peer: PeerId, options?: { ttlMs?: number }): { token: string; tokenId: string };
   revokeTokens(tokenIds: readonly string[]): Promise<Revocations>;
+  /** The revocation list in force. */
+  readonly revocationList: Revocations | undefined;
   peers(): Array<{ peer: string; address: string; direction: string; score: number }>;
   status(): NodeStatus;
   on<E extends keyof NodeEvents>(event: E, fn: (e: NodeEvents[E]) => void): () => void;
@@ -169,12 +173,16 @@ class Node implements DetrNode {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events = new EventEmitter();
+  /** The connection manager as the protocols see it: dials by PeerId resolve through the DHT. */
+  private readonly routed: ConnectionManager;
   private revocations: Revocations | undefined;
   private handshakeFailures = 0;
+  private dhtLookups = 0;
   private startedAt = 0;
   private running = false;
   private offs: Array<() => void> = [];
   private fetchTimer: NodeJS.Timeout | undefined;
+  private announceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly init: NodeInit,
@@ -183,7 +191,7 @@ class Node implements DetrNode {
     this.config =
       'node' in (init.config ?? {}) && Object.isFrozen(init.config)
         ? (init.config as NodeConfig)
-        : resolveConfig((init.config ?? {}));
+        : resolveConfig(init.config ?? {});
     const cfg = this.config;
     this.identity = components.identity ?? createIdentity();
     this.peerId = this.identity.peerId;
@@ -226,6 +234,7 @@ class Node implements DetrNode {
           handshakeTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
         },
       );
+    this.routed = this.resolvingDialer(this.connections);
     this.scheduler = createScheduler(
       { clock: this.clock, logger: this.log },
       {
@@ -241,7 +250,7 @@ class Node implements DetrNode {
     const maxMessageBytes = opt<number>(cfg, 'node', 'max_message_bytes');
     this.services = createServices(
       {
-        connections: this.connections,
+        connections: this.routed,
         peerReporter: this.dpeers,
         logger: this.log,
         peerIdFromBytes,
@@ -262,7 +271,10 @@ class Node implements DetrNode {
       );
     this.dht = {
       put: (k, v, o) => this.kv.put(k, v, o),
-      get: (k, o) => this.kv.get(k, o),
+      get: (k, o) => {
+        this.dhtLookups++;
+        return this.kv.get(k, o);
+      },
     };
     this.offline = createOffline(
       {
@@ -288,7 +300,7 @@ class Node implements DetrNode {
     const offlineOn = opt<boolean>(cfg, 'node', 'offline_delivery');
     this.messaging = createMessaging(
       {
-        connections: this.connections,
+        connections: this.routed,
         store: this.store,
         scheduler: this.scheduler,
         inbound,
@@ -313,7 +325,7 @@ class Node implements DetrNode {
     );
     this.pubsub = createPubSub(
       {
-        connections: this.connections,
+        connections: this.routed,
         identity: this.identity,
         peerIdFromBytes,
         peerReporter: this.dpeers,
@@ -328,6 +340,33 @@ class Node implements DetrNode {
         maxDataBytes: maxMessageBytes,
       },
     );
+  }
+
+  private resolvingDialer(cm: ConnectionManager): ConnectionManager {
+    const dial = async (target: PeerId | Address, options?: AbortOptions): Promise<Connection> => {
+      try {
+        return await cm.dial(target, options);
+      } catch (err) {
+        if ('transport' in target || !(err instanceof PeerUnreachableError) || !this.running)
+          throw err;
+        this.dhtLookups++;
+        const found = await this.kv.findPeer(target, options).catch(() => undefined);
+        if (found === undefined || found.length === 0) throw err;
+        for (const a of found) cm.addAddress(target, a);
+        return cm.dial(target, options);
+      }
+    };
+    return {
+      start: () => cm.start(),
+      stop: () => cm.stop(),
+      addresses: () => cm.addresses(),
+      dial,
+      connections: (peer) => cm.connections(peer),
+      handle: (p, h) => cm.handle(p, h),
+      unhandle: (p) => cm.unhandle(p),
+      addAddress: (peer, a) => cm.addAddress(peer, a),
+      on: (event, fn) => cm.on(event, fn),
+    };
   }
 
   get network(): Network | undefined {
@@ -380,7 +419,7 @@ class Node implements DetrNode {
           peer: c.remotePeer,
           address: c.remoteAddress.toString(),
         });
-        void this.fetchOffline().catch(() => {});
+        this.scheduleOfflineFetch();
       }),
       this.connections.on('connection:close', (c) => {
         this.dpeers.connectionClosed(c);
@@ -400,6 +439,30 @@ class Node implements DetrNode {
     }
     this.fetchTimer = setInterval(() => void this.fetchOffline().catch(() => {}), 60_000);
     this.fetchTimer.unref();
+    this.announceTimer = setInterval(
+      () => void this.announce().catch(() => {}),
+      opt<number>(this.config, 'dht', 'announce_interval_ms'),
+    );
+    this.announceTimer.unref();
+  }
+
+  private offlineFetchTimer: NodeJS.Timeout | undefined;
+  private lastOfflineFetch = 0;
+
+  /** Reads the offline mailbox soon after the first connection (later: every minute). */
+  private scheduleOfflineFetch(): void {
+    if (this.offlineFetchTimer !== undefined || this.lastOfflineFetch !== 0) return;
+    const delay = Math.max(200, this.lastOfflineFetch + 10_000 - Date.now());
+    this.offlineFetchTimer = setTimeout(() => {
+      this.offlineFetchTimer = undefined;
+      this.lastOfflineFetch = Date.now();
+      // First connection: say where we are, then read the mailbox.
+      void this.announce()
+        .catch(() => {})
+        .then(() => this.fetchOffline())
+        .catch(() => {});
+    }, delay);
+    this.offlineFetchTimer.unref();
   }
 
   private connectionsInjected(): boolean {
@@ -423,6 +486,9 @@ class Node implements DetrNode {
     if (!this.running) return;
     this.running = false;
     if (this.fetchTimer !== undefined) clearInterval(this.fetchTimer);
+    if (this.announceTimer !== undefined) clearInterval(this.announceTimer);
+    if (this.offlineFetchTimer !== undefined) clearTimeout(this.offlineFetchTimer);
+    this.offlineFetchTimer = undefined;
     this.pubsub.stop();
     await this.messaging.stop();
     await this.kv.stop();
@@ -510,6 +576,7 @@ class Node implements DetrNode {
     const local = this.connections.connections(peer)[0];
     if (local !== undefined && local.direction === 'outbound')
       return [local.remoteAddress.toString()];
+    this.dhtLookups++;
     const found = await this.kv.findPeer(peer, options);
     if (found !== undefined && found.length > 0) {
       for (const a of found) this.connections.addAddress(peer, a);
@@ -577,6 +644,7 @@ class Node implements DetrNode {
       offline: this.offline.stats(),
       revocationSeq: this.revocations?.seq ?? 0,
       handshakeFailures: this.handshakeFailures,
+      dhtLookups: this.dhtLookups,
       uptimeMs: this.running ? this.clock.now() - this.startedAt : 0,
     };
   }

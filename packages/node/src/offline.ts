@@ -144,7 +144,7 @@ export function openOffline(
 }
 
 export interface OfflineInit {
-  /** @default 16 */
+  /** @default 8 */
   slots?: number;
   /** @default 604800 */
   ttlSec?: number;
@@ -181,7 +181,7 @@ export function createOffline(
   },
   init: OfflineInit = {},
 ): Offline {
-  const slots = init.slots ?? 16;
+  const slots = init.slots ?? 8;
   const ttlSec = init.ttlSec ?? 7 * 86_400;
   const maxBytes = init.maxBytes ?? 61_440;
   const seenMem = new Set<string>();
