@@ -1,7 +1,12 @@
 // A data channel as a message pipe for the detr stream multiplexer: one mux message is one SCTP
-// message. DTLS already encrypts and authenticates every message on the channel, and the Noise
-// handshake run first binds both DTLS certificates (see handshake.ts), so the pipe adds no framing
+// message. DTLS already encrypts and authenticates every message on the channel, and the detr
+// handshake run first is bound to both DTLS certificates (secure.ts), so the pipe adds no framing
 // and no second AEAD.
+//
+// Half-close: closing a data channel resets both directions at once, so `end()` sends an empty
+// message instead (mux messages are never empty) and the channel is closed once both sides have
+// ended, or `endTimeoutMs` after ours. A channel that closes before the remote's empty message is
+// an abrupt end (an error).
 import type { DataChannel } from 'node-datachannel';
 import type { PenaltyReason } from '@detr/interface';
 import { DataChannelError } from '../errors.js';
@@ -32,9 +37,13 @@ export interface ChannelPipeOptions {
   sendHighWaterBytes?: number;
   /** `onDrain` fires when the buffer falls to this. @default 256 KiB */
   sendLowWaterBytes?: number;
-  /** Messages received before `start()` that are kept (more is a protocol violation). @default 64 */
+  /** Messages received before `start()` that are kept (more is a protocol violation). @default 256 */
   maxEarlyMessages?: number;
+  /** After our `end()`, how long to wait for the remote's before closing the channel. @default 5000 */
+  endTimeoutMs?: number;
 }
+
+const EOF = new Uint8Array(0);
 
 /**
  * Wraps an open data channel as a message pipe. The channel is owned by the pipe from now on:
@@ -54,26 +63,44 @@ export function createChannelPipe(
   const remoteMax = safe(() => channel.maxMessageSize(), 65536);
   const maxMessageBytes = Math.max(1024, Math.min(options.maxMessageBytes ?? 262144, remoteMax));
   const high = options.sendHighWaterBytes ?? 1 << 20;
-  const maxEarly = options.maxEarlyMessages ?? 64;
+  const maxEarly = options.maxEarlyMessages ?? 256;
+  const endTimeoutMs = options.endTimeoutMs ?? 5000;
   const stats = { bytesSent: 0, bytesReceived: 0, messagesSent: 0 };
   let handlers: ChannelPipeHandlers | undefined;
-  const early: Uint8Array[] = [];
+  // Events before start() wait here, in order.
+  const early: Array<Uint8Array | 'end' | Error> = [];
   let blocked = false;
-  let done = false;
-  let endedRemotely = false;
-  let pendingError: Error | undefined;
+  let localEnded = false;
+  let remoteEnded = false;
+  let closed = false;
+  let failed = false;
+  let endTimer: NodeJS.Timeout | undefined;
 
-  const fail = (err: Error, penalty?: PenaltyReason): void => {
-    if (done) return;
-    done = true;
+  const closeChannel = (): void => {
+    if (closed) return;
+    closed = true;
+    if (endTimer !== undefined) clearTimeout(endTimer);
     safe(() => channel.close(), undefined);
-    if (handlers === undefined) pendingError = err;
-    else handlers.onError(err, penalty);
+  };
+  const deliver = (event: Uint8Array | 'end' | Error, penalty?: PenaltyReason): void => {
+    if (handlers === undefined) {
+      early.push(event);
+      return;
+    }
+    if (event === 'end') handlers.onEnd();
+    else if (event instanceof Error) handlers.onError(event, penalty);
+    else handlers.onMessage(event);
+  };
+  const fail = (err: Error, penalty?: PenaltyReason): void => {
+    if (failed || (closed && remoteEnded)) return;
+    failed = true;
+    closeChannel();
+    deliver(err, penalty);
   };
 
   channel.setBufferedAmountLowThreshold(options.sendLowWaterBytes ?? 256 << 10);
   channel.onBufferedAmountLow(() => {
-    if (!blocked || done) return;
+    if (!blocked || closed) return;
     blocked = false;
     try {
       handlers?.onDrain();
@@ -82,7 +109,7 @@ export function createChannelPipe(
     }
   });
   channel.onMessage((msg) => {
-    if (done) return;
+    if (failed || remoteEnded) return;
     try {
       if (typeof msg === 'string') {
         fail(new DataChannelError('text message on a binary channel'), 'protocol-violation');
@@ -90,28 +117,28 @@ export function createChannelPipe(
       }
       const bytes = Buffer.isBuffer(msg) ? msg : new Uint8Array(msg);
       stats.bytesReceived += bytes.length;
-      if (handlers === undefined) {
-        if (early.length >= maxEarly) {
-          fail(new DataChannelError('too many messages before start'), 'protocol-violation');
-          return;
-        }
-        early.push(bytes);
+      if (bytes.length === 0) {
+        remoteEnded = true;
+        deliver('end');
+        if (localEnded) closeChannel();
         return;
       }
-      handlers.onMessage(bytes);
+      if (handlers === undefined && early.length >= maxEarly) {
+        fail(new DataChannelError('too many messages before start'), 'protocol-violation');
+        return;
+      }
+      deliver(bytes);
     } catch (err) {
       fail(err as Error);
     }
   });
   channel.onClosed(() => {
-    if (done) return;
-    done = true;
-    endedRemotely = true;
-    try {
-      handlers?.onEnd();
-    } catch {
-      // the handler's problem
-    }
+    const wasClosed = closed;
+    closed = true;
+    if (endTimer !== undefined) clearTimeout(endTimer);
+    if (wasClosed || remoteEnded || failed) return;
+    failed = true;
+    deliver(new DataChannelError('data channel closed without an end'));
   });
   channel.onError((e) =>
     fail(new DataChannelError(`data channel error: ${String(e).slice(0, 200)}`)),
@@ -123,15 +150,10 @@ export function createChannelPipe(
     start(h) {
       if (handlers !== undefined) throw new Error('pipe already started');
       handlers = h;
-      for (const m of early.splice(0)) {
-        if (done && !endedRemotely) break;
-        h.onMessage(m);
-      }
-      if (pendingError !== undefined) h.onError(pendingError, 'protocol-violation');
-      else if (endedRemotely) h.onEnd();
+      for (const e of early.splice(0)) deliver(e);
     },
     write(messages) {
-      if (done) return false;
+      if (closed || localEnded || failed) return false;
       try {
         for (const pieces of messages) {
           let message: Uint8Array;
@@ -150,16 +172,16 @@ export function createChannelPipe(
           if (message.length > maxMessageBytes) {
             throw new RangeError(`message of ${message.length} bytes > ${maxMessageBytes}`);
           }
+          if (message.length === 0) continue;
           channel.sendMessageBinary(message);
           stats.bytesSent += message.length;
           stats.messagesSent++;
         }
       } catch (err) {
-        fail(
-          err instanceof RangeError
-            ? err
-            : new DataChannelError(`send failed: ${(err as Error).message}`),
-        );
+        if (err instanceof RangeError) fail(err);
+        // The channel closed under us (the remote went away): its close is reported by onClosed.
+        else if (!safe(() => channel.isOpen(), false)) return false;
+        else fail(new DataChannelError(`send failed: ${(err as Error).message}`));
         return false;
       }
       if (safe(() => channel.bufferedAmount(), 0) > high) {
@@ -169,14 +191,23 @@ export function createChannelPipe(
       return true;
     },
     end() {
-      if (done) return;
-      done = true;
-      safe(() => channel.close(), undefined);
+      if (localEnded || closed || failed) return;
+      localEnded = true;
+      try {
+        channel.sendMessageBinary(EOF);
+      } catch {
+        closeChannel();
+        return;
+      }
+      if (remoteEnded) closeChannel();
+      else {
+        endTimer = setTimeout(closeChannel, endTimeoutMs);
+        endTimer.unref();
+      }
     },
     destroy() {
-      if (done) return;
-      done = true;
-      safe(() => channel.close(), undefined);
+      failed = true;
+      closeChannel();
     },
   };
 }

@@ -63,6 +63,8 @@ export interface RtcSession {
   /** Called once when the session closes (locally or because ICE/DTLS failed after open). */
   onClose(listener: (err?: Error) => void): void;
   readonly closed: boolean;
+  /** Remote candidates node-datachannel refused (malformed, or late). */
+  readonly rejectedCandidates: number;
 }
 
 const FINGERPRINT = /^a=fingerprint:([a-z0-9-]+ [0-9A-F:]+)\r?$/im;
@@ -108,6 +110,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
   let opened = false;
   let failure: Error | undefined;
   let candidates = 0;
+  let rejectedCandidates = 0;
   let haveRemote = false;
   const early: SessionSignal[] = [];
   const closeListeners: Array<(err?: Error) => void> = [];
@@ -246,7 +249,16 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
         if (++candidates > MAX_CANDIDATES) throw new SignalingError('too many candidates');
         if (typeof s.candidate !== 'string' || s.candidate.length > 512)
           throw new SignalingError('bad candidate');
-        pc.addRemoteCandidate(s.candidate, typeof s.mid === 'string' && s.mid !== '' ? s.mid : '0');
+        try {
+          pc.addRemoteCandidate(
+            s.candidate,
+            typeof s.mid === 'string' && s.mid !== '' ? s.mid : '0',
+          );
+        } catch {
+          // An unparsable candidate, or one arriving while the ICE transport is being torn down:
+          // it cannot help this session, and it must not end it.
+          rejectedCandidates++;
+        }
         break;
       case 'end-of-candidates':
         break;
@@ -296,6 +308,9 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
   return {
     get closed() {
       return closed;
+    },
+    get rejectedCandidates() {
+      return rejectedCandidates;
     },
     open(options = {}) {
       if (result !== undefined) return Promise.resolve(result);

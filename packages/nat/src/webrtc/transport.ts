@@ -1,0 +1,350 @@
+// The WebRTC transport: dial = staged ICE negotiation through signaling, then the detr handshake
+// bound to the DTLS session, then the multiplexer; listen = answer inbound negotiations.
+import type {
+  Address,
+  Clock,
+  Connection,
+  ConnectionGate,
+  ConnectionHandler,
+  DialOptions,
+  Listener,
+  Logger,
+  PeerId,
+  PeerReporter,
+  Transport,
+} from '@detr/interface';
+import {
+  AbortError,
+  ClosedError,
+  combineSignals,
+  noopLogger,
+  noopPeerReporter,
+  openGate,
+  parseAddress,
+  systemClock,
+  withPeer,
+} from '@detr/interface';
+import { peerIdFromString } from '@detr/aecomms';
+import { NoSignalingRouteError } from '../errors.js';
+import { parseIceServers, type IceServerInit } from '../ice/config.js';
+import type { SignalPath } from '../signaling/path.js';
+import type { OfferHandler } from '../signaling/service.js';
+import { UNKNOWN_PROFILE, type NatProfile } from '../strategy.js';
+import { answerStrategy, dialStrategy, type NegotiationContext } from './negotiate.js';
+import { secureSession, type HandshakeRunner, type MuxFactory } from './secure.js';
+
+/** Where signal paths come from: opening one to a peer, and inbound negotiations. */
+export interface SignalRoutes {
+  /**
+   * A new signal path to `target` (one per ICE stage). `address` is the address being dialed,
+   * which may name a relay to signal through.
+   *
+   * @throws {NoSignalingRouteError} when there is no way to reach the target
+   */
+  open(target: PeerId, options: { signal: AbortSignal; address?: Address }): Promise<SignalPath>;
+  /** Where inbound negotiations go. */
+  onOffer(handler: OfferHandler | undefined): void;
+}
+
+/** Injected dependencies of the WebRTC transport. */
+export interface WebRTCTransportComponents {
+  /** Our identity (the handshake's `expectedPeer` check is against the remote's). */
+  peerId: PeerId;
+  /** The detr handshake (Noise XX, token, gate) over a byte stream. */
+  handshake: HandshakeRunner;
+  /** Builds the multiplexed connection over the authenticated channel. */
+  mux: MuxFactory;
+  signaling: SignalRoutes;
+  /** Our NAT profile (from NAT discovery). @default unknown */
+  natProfile?: () => NatProfile;
+  gate?: ConnectionGate;
+  reporter?: PeerReporter;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Options of the WebRTC transport. */
+export interface WebRTCTransportInit {
+  /** STUN and TURN servers. @default [] */
+  iceServers?: readonly IceServerInit[];
+  /** Local address ICE gathers on. @default every interface (node-datachannel's default) */
+  bindAddress?: string;
+  /** UDP port range for ICE. @default any */
+  portRangeBegin?: number;
+  portRangeEnd?: number;
+  /** Time given to the direct stage before the TURN stage. @default 2500 */
+  directTimeoutMs?: number;
+  /** Time limit of a whole dial (every stage and the handshake). @default 20000 */
+  dialTimeoutMs?: number;
+  /** Time an answerer gives one negotiation. @default 15000 */
+  answerTimeoutMs?: number;
+  /** Inbound negotiations at once. @default 16 */
+  maxInboundNegotiations?: number;
+  /** Inbound negotiations at once from one peer. @default 4 */
+  maxInboundPerPeer?: number;
+  /** Largest message on the mux channel. @default 262144 */
+  maxMessageBytes?: number;
+  /** Features advertised in the handshake. @default [] */
+  features?: readonly string[];
+  /** How long a remote's NAT profile is remembered. @default 600000 */
+  profileTtlMs?: number;
+}
+
+/** Counters of the transport. */
+export interface WebRTCTransportStats {
+  dials: number;
+  dialsFailed: number;
+  direct: number;
+  relayed: number;
+  inbound: number;
+  inboundRefused: number;
+}
+
+/** The WebRTC transport, with its counters. */
+export interface WebRTCTransport extends Transport {
+  readonly stats: WebRTCTransportStats;
+}
+
+/** The address a session's selected remote candidate gives (host, srflx, prflx or a TURN relay). */
+function candidateAddress(candidate: string): Address {
+  const m = /^[a-z]+ ([0-9.]+|[0-9a-f:]+):([0-9]+)$/i.exec(candidate);
+  const host = m?.[1];
+  const port = m?.[2];
+  if (host !== undefined && port !== undefined) {
+    try {
+      return parseAddress(`/ip${host.includes(':') ? 6 : 4}/${host}/udp/${port}/webrtc`);
+    } catch {
+      // fall through
+    }
+  }
+  return parseAddress('/ip4/0.0.0.0/udp/0/webrtc');
+}
+
+/**
+ * Creates the WebRTC transport.
+ *
+ * @throws {TypeError} for a malformed ICE server configuration
+ * @example
+ * ```ts
+ * const webrtc = createWebRTCTransport({ peerId, handshake, mux, signaling, natProfile }, { iceServers })
+ * const conn = await webrtc.dial(parseAddress(`/ip4/0.0.0.0/udp/0/webrtc/p2p/${peer}`))
+ * ```
+ */
+export function createWebRTCTransport(
+  components: WebRTCTransportComponents,
+  init: WebRTCTransportInit = {},
+): WebRTCTransport {
+  const clock = components.clock ?? systemClock;
+  const log = (components.logger ?? noopLogger).child({ component: 'nat:webrtc' });
+  const gate = components.gate ?? openGate;
+  const reporter = components.reporter ?? noopPeerReporter;
+  const profile = components.natProfile ?? (() => UNKNOWN_PROFILE);
+  const ice = parseIceServers(init.iceServers ?? []);
+  const o = {
+    directTimeoutMs: init.directTimeoutMs ?? 2500,
+    dialTimeoutMs: init.dialTimeoutMs ?? 20_000,
+    answerTimeoutMs: init.answerTimeoutMs ?? 15_000,
+    maxInbound: init.maxInboundNegotiations ?? 16,
+    maxInboundPerPeer: init.maxInboundPerPeer ?? 4,
+    features: init.features ?? [],
+    profileTtlMs: init.profileTtlMs ?? 600_000,
+    ...(init.maxMessageBytes !== undefined ? { maxMessageBytes: init.maxMessageBytes } : {}),
+  };
+  const stats: WebRTCTransportStats = {
+    dials: 0,
+    dialsFailed: 0,
+    direct: 0,
+    relayed: 0,
+    inbound: 0,
+    inboundRefused: 0,
+  };
+  const shutdown = new AbortController();
+  const connections = new Set<Connection>();
+  const profiles = new Map<string, { profile: NatProfile; at: number }>();
+  const inboundByPeer = new Map<string, number>();
+  let inbound = 0;
+  let listening: { onConnection: ConnectionHandler; bindAddress: string | undefined } | undefined;
+  let closed = false;
+
+  const ctx = (bindAddress: string | undefined): NegotiationContext => ({
+    ice,
+    profile,
+    now: () => clock.now(),
+    logger: log,
+    ...(bindAddress !== undefined ? { bindAddress } : {}),
+    ...(init.portRangeBegin !== undefined ? { portRangeBegin: init.portRangeBegin } : {}),
+    ...(init.portRangeEnd !== undefined ? { portRangeEnd: init.portRangeEnd } : {}),
+  });
+  const remember = (peer: PeerId, p: NatProfile): void => {
+    if (p.mapping === 'unknown' && p.filtering === 'unknown') return;
+    profiles.set(peer.toString(), { profile: p, at: clock.now() });
+    if (profiles.size > 4096) profiles.delete(profiles.keys().next().value as string);
+  };
+  const known = (peer: PeerId): NatProfile | undefined => {
+    const e = profiles.get(peer.toString());
+    return e !== undefined && clock.now() - e.at <= o.profileTtlMs ? e.profile : undefined;
+  };
+  const track = (conn: Connection, path: 'direct' | 'relayed'): void => {
+    connections.add(conn);
+    if (path === 'direct') stats.direct++;
+    else stats.relayed++;
+    conn.onClose(() => connections.delete(conn));
+  };
+
+  const onOffer: OfferHandler = (path, from, offer) => {
+    const key = from.toString();
+    const mine = inboundByPeer.get(key) ?? 0;
+    if (
+      closed ||
+      listening === undefined ||
+      inbound >= o.maxInbound ||
+      mine >= o.maxInboundPerPeer
+    ) {
+      stats.inboundRefused++;
+      path.send({ kind: 'close', reason: 'busy' }).catch(() => {});
+      path.close();
+      return;
+    }
+    const { onConnection, bindAddress } = listening;
+    inbound++;
+    inboundByPeer.set(key, mine + 1);
+    const signal = combineSignals(shutdown.signal, AbortSignal.timeout(o.answerTimeoutMs));
+    void (async () => {
+      try {
+        const neg = await answerStrategy(ctx(bindAddress), path, offer, {
+          timeoutMs: o.answerTimeoutMs,
+          signal,
+        });
+        remember(from, neg.remoteProfile);
+        const remoteAddress = candidateAddress(neg.result.remoteCandidate);
+        if (!gate.allowInbound(remoteAddress)) {
+          neg.session.close();
+          stats.inboundRefused++;
+          return;
+        }
+        const conn = await secureSession(neg, {
+          direction: 'inbound',
+          remoteAddress,
+          handshake: components.handshake,
+          mux: components.mux,
+          features: o.features,
+          signal,
+          ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
+        });
+        if (!conn.remotePeer.equals(from)) {
+          // Signaled as one peer, authenticated as another: refuse.
+          reporter.penalize(conn.remotePeer, 'handshake-failed');
+          conn.abort();
+          return;
+        }
+        if (closed) {
+          conn.abort(new ClosedError('transport closed'));
+          return;
+        }
+        track(conn, neg.result.path);
+        stats.inbound++;
+        onConnection(conn);
+      } catch (err) {
+        log.debug({ peer: key, err: (err as Error).message }, 'inbound negotiation failed');
+      } finally {
+        inbound--;
+        const n = (inboundByPeer.get(key) ?? 1) - 1;
+        if (n <= 0) inboundByPeer.delete(key);
+        else inboundByPeer.set(key, n);
+      }
+    })();
+  };
+
+  return {
+    name: 'webrtc',
+    stats,
+    canDial(address) {
+      return address.transport === 'webrtc' && address.relay === undefined;
+    },
+    async dial(address, options: DialOptions = {}) {
+      if (closed) throw new ClosedError('transport closed');
+      const target =
+        address.peer !== undefined ? peerIdFromString(address.peer) : options.expectedPeer;
+      if (target === undefined)
+        throw new NoSignalingRouteError('a WebRTC address must name its peer');
+      if (options.expectedPeer !== undefined && !options.expectedPeer.equals(target)) {
+        throw new TypeError('the address names another peer than expectedPeer');
+      }
+      if (!gate.allowDial(address, target)) throw new AbortError('the gate refused the dial');
+      stats.dials++;
+      const signal = combineSignals(
+        options.signal,
+        shutdown.signal,
+        AbortSignal.timeout(o.dialTimeoutMs),
+      );
+      try {
+        const remoteProfile = known(target);
+        const neg = await dialStrategy(ctx(listening?.bindAddress ?? init.bindAddress), {
+          openPath: (s) => components.signaling.open(target, { signal: s, address }),
+          ...(remoteProfile !== undefined ? { remoteProfile } : {}),
+          directTimeoutMs: o.directTimeoutMs,
+          lastTimeoutMs: o.dialTimeoutMs,
+          signal,
+        });
+        remember(target, neg.remoteProfile);
+        const conn = await secureSession(neg, {
+          direction: 'outbound',
+          expectedPeer: target,
+          remoteAddress: candidateAddress(neg.result.remoteCandidate),
+          handshake: components.handshake,
+          mux: components.mux,
+          features: o.features,
+          signal,
+          ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
+        });
+        if (closed) {
+          conn.abort(new ClosedError('transport closed'));
+          throw new ClosedError('transport closed');
+        }
+        track(conn, neg.result.path);
+        return conn;
+      } catch (err) {
+        stats.dialsFailed++;
+        if (options.signal?.aborted === true)
+          throw new AbortError(undefined, { cause: options.signal.reason });
+        throw err;
+      }
+    },
+    listen(address, onConnection) {
+      if (closed) return Promise.reject(new ClosedError('transport closed'));
+      if (address.transport !== 'webrtc')
+        return Promise.reject(new TypeError('not a WebRTC address'));
+      const bindAddress =
+        address.host === '0.0.0.0' || address.host === '::' ? init.bindAddress : address.host;
+      listening = { onConnection, bindAddress };
+      components.signaling.onOffer(onOffer);
+      const advertised = withPeer(
+        parseAddress(`/ip${address.family === 6 ? 6 : 4}/${address.host}/udp/0/webrtc`),
+        components.peerId.toString(),
+      );
+      return Promise.resolve<Listener>({
+        addresses: () => [advertised],
+        close: () => {
+          if (listening?.onConnection === onConnection) {
+            listening = undefined;
+            components.signaling.onOffer(undefined);
+          }
+          return Promise.resolve();
+        },
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listening = undefined;
+      components.signaling.onOffer(undefined);
+      shutdown.abort(new ClosedError('transport closed'));
+      await Promise.all(
+        [...connections].map((c) =>
+          c.close({ signal: AbortSignal.timeout(2000) }).catch(() => c.abort()),
+        ),
+      );
+      connections.clear();
+    },
+  };
+}
