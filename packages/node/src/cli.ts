@@ -262,7 +262,9 @@ common(program.command('inbox'))
         () => `${m.from} [${m.channel}] ${m.data}${m.via === 'offline' ? ' (offline)' : ''}`,
       );
     if (o.follow !== true) {
-      for (const m of await client(o).call<M[]>('GET', `/inbox?${q.toString()}`)) show(m);
+      const list = await client(o).call<M[]>('GET', `/inbox?${q.toString()}`);
+      if (o.json === true) out(o, list, () => '');
+      else for (const m of list) show(m);
       return;
     }
     q.set('follow', '1');

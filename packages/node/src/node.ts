@@ -177,6 +177,8 @@ class Node implements DetrNode {
   private readonly routed: ConnectionManager;
   private revocations: Revocations | undefined;
   private handshakeFailures = 0;
+  /** Token id each authenticated peer presented, to cut it when the token is revoked. */
+  private readonly peerTokens = new Map<string, string>();
   private dhtLookups = 0;
   private startedAt = 0;
   private running = false;
@@ -380,7 +382,7 @@ class Node implements DetrNode {
     const network = this.init.network;
     if (network === undefined) return false;
     try {
-      verifyToken(
+      const info = verifyToken(
         token,
         network,
         peer,
@@ -388,6 +390,7 @@ class Node implements DetrNode {
         this.clock.now(),
         opt<number>(this.config, 'aecomms', 'token_clock_skew_ms'),
       );
+      this.peerTokens.set(peer.toString(), info.tokenId);
       return true;
     } catch {
       this.dpeers.penalize(peer, 'handshake-failed');
@@ -476,9 +479,23 @@ class Node implements DetrNode {
       const r = parseRevocations(new TextDecoder().decode(data), network);
       if (r.seq <= (this.revocations?.seq ?? 0)) return;
       this.revocations = r;
+      this.cutRevoked();
       this.events.emit('revocations:update', { seq: r.seq });
     } catch {
       // not signed by an admin: ignore
+    }
+  }
+
+  /** Closes connections of peers whose token is revoked now. */
+  private cutRevoked(): void {
+    const revoked = this.revocations?.revoked;
+    if (revoked === undefined) return;
+    for (const c of this.connections.connections()) {
+      const id = this.peerTokens.get(c.remotePeer.toString());
+      if (id !== undefined && revoked.has(id)) {
+        this.log.info({ peer: c.remotePeer.toString() }, 'token revoked: connection cut');
+        c.abort();
+      }
     }
   }
 
@@ -613,8 +630,7 @@ class Node implements DetrNode {
     );
     this.revocations = r;
     await this.pubsub.publish(REVOCATION_TOPIC, new TextEncoder().encode(r.text));
-    // Cut connections whose tokens are now revoked: they re-handshake or stay out.
-    for (const c of this.connections.connections()) c.abort();
+    this.cutRevoked();
     return r;
   }
 

@@ -39,9 +39,13 @@ export function controlClient(dir: string): ControlClient {
                 value = text;
               }
               if ((res.statusCode ?? 500) >= 400) {
+                const body =
+                  typeof value === 'object' && value !== null
+                    ? (value as { error?: unknown; code?: unknown })
+                    : {};
                 const msg =
-                  typeof value === 'object' && value !== null && 'error' in value
-                    ? String(value.error)
+                  typeof body.error === 'string'
+                    ? `${typeof body.code === 'string' && body.code !== 'HTTP' ? `${body.code}: ` : ''}${body.error}`
                     : text;
                 reject(new ControlApiError(res.statusCode ?? 500, msg));
               } else resolve(value as T);

@@ -13,6 +13,15 @@ import type { ReceivedMessage } from '../messaging.js';
 const MAX_BODY = 20 * 1024 * 1024;
 const INBOX_MAX = 1000;
 const STREAMING = Symbol('streaming');
+/** HTTP status of typed node errors. */
+const CODE_STATUS: Record<string, number> = {
+  TIMEOUT: 504,
+  PEER_UNREACHABLE: 502,
+  UNKNOWN_SERVICE: 404,
+  REQUEST_REFUSED: 403,
+  INVALID_TOKEN: 403,
+  MESSAGE_TOO_LARGE: 413,
+};
 
 /** Data on the wire: UTF-8 text by default, or base64 with `encoding: 'base64'`. */
 function toBytes(data: unknown, encoding: unknown): Uint8Array {
@@ -253,7 +262,9 @@ export async function startControlServer(
             ? err.status
             : err instanceof TypeError || err instanceof RangeError
               ? 400
-              : 500;
+              : err instanceof DetrError
+                ? (CODE_STATUS[err.code] ?? 500)
+                : 500;
         const code =
           err instanceof DetrError
             ? err.code
