@@ -98,6 +98,9 @@ export class MuxConnection implements Connection, StreamOwner {
   private closeWaiters: Array<() => void> = [];
   private readonly closeListeners: Array<(err?: Error) => void> = [];
   private closeError: Error | undefined;
+  /** Resolves on the first frame from the remote: it accepted the connection. */
+  readonly ready: Promise<void>;
+  private readyDone: ((err?: Error) => void) | undefined;
 
   constructor(components: MuxComponents, info: MuxConnectionInfo, settings: MuxSettings) {
     this.c = components;
@@ -131,6 +134,10 @@ export class MuxConnection implements Connection, StreamOwner {
       () => this.fail(new TimeoutError('Keepalive: the remote did not answer in time'), 'timeout'),
     );
     this.inbound = new InboundFrames(this, info.version, components.pipe.maxMessageBytes);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.readyDone = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    this.ready.catch(() => {});
   }
 
   /** Test and benchmark counters. */
@@ -259,6 +266,10 @@ export class MuxConnection implements Connection, StreamOwner {
   /** Counts a frame received (for the test counters). */
   frameReceived(): void {
     this.outbox.counters.framesReceived++;
+    if (this.readyDone !== undefined) {
+      this.readyDone();
+      this.readyDone = undefined;
+    }
   }
 
   /** Takes a stream the remote opened (its id already checked): refuse it, or run its handler. */
@@ -474,7 +485,9 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   private onRemoteEnd(): void {
-    if (this.goAwayReceived && this.open.size === 0) this.finish(undefined, false);
+    // After a GoAway the remote's end is the expected end of a graceful close (streams still
+    // open then fail with ClosedError); without one it is an abrupt close.
+    if (this.goAwayReceived) this.finish(undefined, false);
     else this.finish(new ClosedError('The remote closed the connection'), false);
   }
 
@@ -484,6 +497,8 @@ export class MuxConnection implements Connection, StreamOwner {
     if (!destroyPipe) this.outbox.flush();
     this.status = 'closed';
     this.closeError = err;
+    this.readyDone?.(err ?? new ClosedError('The connection closed'));
+    this.readyDone = undefined;
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     this.keepalive.stop();

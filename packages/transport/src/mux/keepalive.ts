@@ -20,9 +20,12 @@ export class Keepalive {
     private readonly onTimeout: () => void,
   ) {}
 
-  /** Sends the first ping now (so the round trip is known early). */
+  /**
+   * Sends the first ping now, even with keepalive disabled: the round trip is known early, and
+   * its arrival tells the dialer that the listener accepted the connection.
+   */
   start(): void {
-    if (this.intervalMs > 0) this.ping();
+    this.ping();
   }
 
   /** A pong arrived. */
@@ -33,7 +36,9 @@ export class Keepalive {
     this.outstanding = undefined;
     this.deadline?.cancel();
     this.deadline = undefined;
-    if (!this.stopped) this.next = this.clock.setTimeout(() => this.ping(), this.intervalMs);
+    if (!this.stopped && this.intervalMs > 0) {
+      this.next = this.clock.setTimeout(() => this.ping(), this.intervalMs);
+    }
   }
 
   stop(): void {

@@ -325,7 +325,10 @@ export function runTransportCompliance(
       async () => {
         let received: Promise<Buffer> | undefined;
         const { conn, accepted } = await connect(undefined, undefined, (server) =>
-          server.handle('/sink/1', (s) => void (received = readAll(s))),
+          server.handle('/sink/1', (s) => {
+            received = readAll(s);
+            void received.then(() => s.end(), () => {});
+          }),
         );
         const data = Buffer.alloc(8 * 1024 * 1024, 7);
         const s = await conn.newStream('/sink/1');

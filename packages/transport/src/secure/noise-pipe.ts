@@ -1,0 +1,169 @@
+// The MessagePipe of the shipped TCP and in-memory transports: the aecomms secure session (Noise
+// transport phase) over a byte duplex. One mux flush becomes one cork…uncork: every message in it
+// is sealed once (one AEAD call), and all of them leave in a single writev.
+import type { Duplex } from 'node:stream';
+import type { SecureSession } from '@detr/aecomms';
+import { DecryptError, MalformedFrameError, TruncatedStreamError } from '@detr/aecomms';
+import type { Clock, Timer } from '@detr/interface';
+import { ClosedError } from '@detr/interface';
+import type { MessagePipe, PipeHandlers } from '../pipe.js';
+
+/** Parts at most this long are copied together before sealing (one AEAD update for all). */
+const SMALL_PART_BYTES = 2048;
+
+export interface NoisePipeOptions {
+  /** Bytes that arrived with the last handshake message, to open before the socket's next data. */
+  leftover?: Uint8Array;
+  clock: Clock;
+  /** Most time `end()` waits for the remote to end too before destroying the socket. */
+  endTimeoutMs: number;
+}
+
+class NoisePipe implements MessagePipe {
+  readonly maxMessageBytes: number;
+  private handlers: PipeHandlers | undefined;
+  private done = false;
+  private endTimer: Timer | undefined;
+  private scratch: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly session: SecureSession,
+    private readonly socket: Duplex,
+    private readonly options: NoisePipeOptions,
+  ) {
+    this.maxMessageBytes = session.maxPlaintextBytes;
+  }
+
+  start(handlers: PipeHandlers): void {
+    this.handlers = handlers;
+    const socket = this.socket;
+    const onMessage = (m: Uint8Array): void => handlers.onMessage(m);
+    const receive = (chunk: Uint8Array): void => {
+      if (this.done) return;
+      try {
+        this.session.open(chunk, onMessage);
+      } catch (err) {
+        this.failed(err);
+      }
+    };
+    socket.on('data', receive);
+    socket.on('drain', () => handlers.onDrain());
+    socket.on('end', () => {
+      if (this.done) return;
+      try {
+        this.session.end();
+      } catch (err) {
+        this.failed(err);
+        return;
+      }
+      handlers.onEnd();
+    });
+    socket.on('error', (err: Error) => this.failed(err));
+    socket.on('close', () => {
+      this.endTimer?.cancel();
+      if (!this.done) this.failed(new ClosedError('The socket closed'));
+      this.session.close();
+    });
+    const leftover = this.options.leftover;
+    if (leftover !== undefined && leftover.length > 0) receive(leftover);
+    socket.resume();
+  }
+
+  write(messages: readonly (readonly Uint8Array[])[]): boolean {
+    const socket = this.socket;
+    if (this.done || socket.destroyed || socket.writableEnded) return true;
+    let ok = true;
+    socket.cork();
+    try {
+      for (const parts of messages) {
+        for (const b of this.session.seal(this.compact(parts))) ok = socket.write(b);
+      }
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      socket.uncork();
+    }
+    return ok;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.socket.end();
+    this.endTimer = this.options.clock.setTimeout(
+      () => this.socket.destroy(),
+      this.options.endTimeoutMs,
+    );
+  }
+
+  destroy(): void {
+    this.done = true;
+    this.endTimer?.cancel();
+    this.socket.destroy();
+    this.session.close();
+  }
+
+  /** Runs of small parts copied into one buffer (so one AEAD update covers them); big parts kept. */
+  private compact(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+    let small = 0;
+    let smallBytes = 0;
+    for (const p of parts) {
+      if (p.length <= SMALL_PART_BYTES) {
+        small++;
+        smallBytes += p.length;
+      }
+    }
+    if (small < 2) return parts;
+    if (this.scratch.length < smallBytes) this.scratch = new Uint8Array(Math.max(smallBytes, 4096));
+    const out: Uint8Array[] = [];
+    const buf = this.scratch;
+    let start = 0;
+    let o = 0;
+    for (const p of parts) {
+      if (p.length <= SMALL_PART_BYTES) {
+        buf.set(p, o);
+        o += p.length;
+        continue;
+      }
+      if (o > start) out.push(buf.subarray(start, o));
+      start = o;
+      out.push(p);
+    }
+    if (o > start) out.push(buf.subarray(start, o));
+    return out;
+  }
+
+  private failed(err: unknown): void {
+    if (this.done && !(err instanceof DecryptError)) {
+      this.socket.destroy();
+      return;
+    }
+    this.done = true;
+    const hostile =
+      err instanceof DecryptError ||
+      err instanceof MalformedFrameError ||
+      err instanceof TruncatedStreamError;
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.handlers?.onError(
+      e,
+      hostile && !(err instanceof TruncatedStreamError) ? 'invalid-message' : undefined,
+    );
+    this.socket.destroy();
+  }
+}
+
+/**
+ * A {@link MessagePipe} sealing and opening messages with `session` over `socket`.
+ *
+ * @example
+ * ```ts
+ * const pipe = createNoisePipe(result.session, socket, { clock, endTimeoutMs: 5000 })
+ * ```
+ */
+export function createNoisePipe(
+  session: SecureSession,
+  socket: Duplex,
+  options: NoisePipeOptions,
+): MessagePipe {
+  return new NoisePipe(session, socket, options);
+}

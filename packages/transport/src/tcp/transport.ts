@@ -1,0 +1,187 @@
+// TCP: socket → gate.allowInbound (before a byte is read) → Noise XX with the token check and
+// gate.allowPeer (aecomms) → stream multiplexer.
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import type {
+  Address,
+  Connection,
+  ConnectionHandler,
+  DialOptions,
+  Listener,
+  Transport,
+} from '@detr/interface';
+import { ClosedError, parseAddress, throwIfAborted } from '@detr/interface';
+import {
+  resolveTransport,
+  type ResolvedComponents,
+  type ResolvedInit,
+  type TransportComponents,
+  type TransportInit,
+} from '../components.js';
+import { bounded, expectedPeerOf, ipAddressText } from '../dial-util.js';
+import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
+import { upgrade } from '../upgrade.js';
+
+class TcpTransport implements Transport {
+  readonly name = 'tcp';
+  private readonly c: ResolvedComponents;
+  private readonly o: ResolvedInit;
+  private readonly servers = new Set<Server>();
+  private readonly sockets = new Set<Socket>();
+  private readonly connections = new Set<Connection>();
+  private readonly shutdown = new AbortController();
+
+  constructor(components: TransportComponents, init: TransportInit) {
+    ({ c: this.c, o: this.o } = resolveTransport(components, init));
+  }
+
+  canDial(address: Address): boolean {
+    return (
+      address.transport === 'tcp' &&
+      address.relay === undefined &&
+      address.port !== 0 &&
+      address.host !== '0.0.0.0' &&
+      address.host !== '::'
+    );
+  }
+
+  async dial(address: Address, options: DialOptions = {}): Promise<Connection> {
+    if (this.shutdown.signal.aborted) throw new ClosedError('The TCP transport is closed');
+    if (!this.canDial(address)) throw new UnsupportedAddressError(address.toString(), 'tcp');
+    throwIfAborted(options.signal);
+    const expectedPeer = expectedPeerOf(address, options.expectedPeer);
+    if (!this.c.gate.allowDial(address, expectedPeer)) throw new GateRefusedError('dial');
+    const signal = AbortSignal.any(
+      options.signal === undefined
+        ? [this.shutdown.signal]
+        : [options.signal, this.shutdown.signal],
+    );
+    const socket = connect({ host: address.host, port: address.port, noDelay: true });
+    this.track(socket);
+    const connected = new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (err) =>
+        reject(new DialFailedError(address.toString(), { cause: err })),
+      );
+    });
+    try {
+      await bounded(
+        connected,
+        { signal, clock: this.c.clock, timeoutMs: this.o.handshakeTimeoutMs, what: 'TCP connect' },
+        () => {},
+      );
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    const conn = await upgrade(socket, this.c, this.o, {
+      direction: 'outbound',
+      remoteAddress: address,
+      transport: 'tcp',
+      expectedPeer,
+      signal,
+    });
+    this.adopt(conn);
+    return conn;
+  }
+
+  async listen(address: Address, onConnection: ConnectionHandler): Promise<Listener> {
+    if (this.shutdown.signal.aborted) throw new ClosedError('The TCP transport is closed');
+    if (address.transport !== 'tcp' || address.relay !== undefined) {
+      throw new UnsupportedAddressError(address.toString(), 'tcp');
+    }
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) =>
+      this.inbound(socket, onConnection),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.c.logger.warn({ err }, 'tcp listener error'));
+    this.servers.add(server);
+    const info = server.address() as AddressInfo;
+    const bound = parseAddress(ipAddressText(info.address, info.port, 'tcp'));
+    return {
+      addresses: () => [bound],
+      close: () => {
+        // Stop accepting now; the server's own close callback waits for every accepted socket,
+        // which stay open (they are connections now).
+        if (this.servers.delete(server)) server.close();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.shutdown.abort();
+    for (const conn of this.connections) conn.abort(new ClosedError('The TCP transport closed'));
+    for (const socket of this.sockets) socket.destroy();
+    const servers = [...this.servers];
+    this.servers.clear();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+
+  private inbound(socket: Socket, onConnection: ConnectionHandler): void {
+    const host = socket.remoteAddress;
+    const port = socket.remotePort;
+    let remote: Address;
+    try {
+      if (host === undefined || port === undefined) throw new Error('no remote address');
+      remote = parseAddress(ipAddressText(host, port, 'tcp'));
+    } catch {
+      socket.destroy();
+      return;
+    }
+    if (this.shutdown.signal.aborted || !this.c.gate.allowInbound(remote)) {
+      socket.destroy();
+      return;
+    }
+    this.track(socket);
+    socket.setNoDelay(true);
+    upgrade(socket, this.c, this.o, {
+      direction: 'inbound',
+      remoteAddress: remote,
+      transport: 'tcp',
+      signal: this.shutdown.signal,
+    }).then(
+      (conn) => {
+        this.adopt(conn);
+        onConnection(conn);
+      },
+      (err: unknown) =>
+        this.c.logger.debug({ err, remote: remote.toString() }, 'inbound handshake failed'),
+    );
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private adopt(conn: Connection): void {
+    this.connections.add(conn);
+    conn.onClose(() => this.connections.delete(conn));
+  }
+}
+
+/**
+ * The TCP transport: Noise XX (with the network token check) and the detr stream multiplexer over
+ * TCP sockets.
+ *
+ * @throws {TypeError} for missing components
+ * @throws {RangeError} for options out of range
+ * @example
+ * ```ts
+ * const tcp = createTcpTransport({ identity, network, token, tokenVerifier, registry, gate }, {})
+ * const listener = await tcp.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), onConnection)
+ * const conn = await tcp.dial(listener.addresses()[0])
+ * ```
+ */
+export function createTcpTransport(
+  components: TransportComponents,
+  init: TransportInit = {},
+): Transport {
+  return new TcpTransport(components, init);
+}

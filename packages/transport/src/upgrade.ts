@@ -1,0 +1,109 @@
+// From a connected byte duplex (a TCP socket, an in-process pipe) to a Connection: the Noise XX
+// handshake with the token check and the gate's allowPeer inside it (aecomms), then the
+// multiplexer over the secure session. Nothing reaches a stream handler before this succeeded.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { HandshakeError, performHandshake } from '@detr/aecomms';
+import type { Address, Direction, PeerId } from '@detr/interface';
+import type { ResolvedComponents, ResolvedInit } from './components.js';
+import { bounded } from './dial-util.js';
+import { MuxConnection } from './mux/connection.js';
+import { createNoisePipe } from './secure/noise-pipe.js';
+
+export interface UpgradeOptions {
+  direction: Direction;
+  remoteAddress: Address;
+  transport: string;
+  expectedPeer?: PeerId | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** A short random connection id. */
+export function connectionId(transport: string): string {
+  return `${transport}-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * Runs the handshake on `socket` and returns the started connection. On any failure the socket is
+ * destroyed and the error (HandshakeError, TimeoutError, AbortError) is thrown.
+ */
+export async function upgrade(
+  socket: Duplex,
+  c: ResolvedComponents,
+  o: ResolvedInit,
+  options: UpgradeOptions,
+): Promise<MuxConnection> {
+  const { direction, remoteAddress } = options;
+  let result: Awaited<ReturnType<typeof performHandshake>>;
+  try {
+    result = await performHandshake(socket, {
+      role: direction === 'outbound' ? 'initiator' : 'responder',
+      identity: c.identity,
+      network: c.network,
+      ...(c.token !== undefined ? { token: c.token } : {}),
+      tokenVerifier: c.tokenVerifier,
+      ...(options.expectedPeer !== undefined ? { expectedPeer: options.expectedPeer } : {}),
+      allowPeer: (peer) => c.gate.allowPeer(peer, direction, remoteAddress),
+      features: o.features,
+      timeoutMs: o.handshakeTimeoutMs,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      clock: c.clock,
+      ...(c.provider !== undefined ? { provider: c.provider } : {}),
+    });
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  const pipe = createNoisePipe(result.session, socket, {
+    leftover: result.remainder,
+    clock: c.clock,
+    endTimeoutMs: o.closeTimeoutMs,
+  });
+  const conn = new MuxConnection(
+    {
+      pipe,
+      registry: c.registry,
+      reporter: c.reporter,
+      clock: c.clock,
+      logger: c.logger,
+    },
+    {
+      id: connectionId(options.transport),
+      remote: {
+        peer: result.remote.peer,
+        protocolVersion: result.remote.protocolVersion,
+        features: result.remote.features,
+        networkId: result.remote.networkId,
+      },
+      remoteAddress,
+      direction,
+      transport: options.transport,
+      version: result.remote.protocolVersion,
+    },
+    o,
+  );
+  conn.start();
+  if (direction === 'outbound') {
+    // The listener checks our token after the handshake completed on our side: its first frame
+    // (an initial ping) says it accepted us; a refusal closes the socket instead.
+    try {
+      await bounded(
+        conn.ready,
+        {
+          signal: options.signal,
+          clock: c.clock,
+          timeoutMs: o.handshakeTimeoutMs,
+          what: 'Handshake',
+        },
+        () => {},
+      );
+    } catch (err) {
+      conn.abort();
+      if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) {
+        throw err;
+      }
+      throw new HandshakeError('closed', { cause: err });
+    }
+  }
+  return conn;
+}
