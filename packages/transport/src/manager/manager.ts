@@ -349,10 +349,27 @@ class Manager implements ConnectionManager {
     addresses: readonly Address[],
     peer: PeerId | undefined,
   ): Promise<Connection> {
-    const signal = AbortSignal.any([
-      this.shutdown.signal,
-      timeoutSignal(this.clock, this.dialTimeoutMs),
-    ]);
+    const timeout = new AbortController();
+    const timer = this.clock.setTimeout(
+      () => timeout.abort(new TimeoutError()),
+      this.dialTimeoutMs,
+    );
+    try {
+      return await this.tryAddresses(
+        addresses,
+        peer,
+        AbortSignal.any([this.shutdown.signal, timeout.signal]),
+      );
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  private async tryAddresses(
+    addresses: readonly Address[],
+    peer: PeerId | undefined,
+    signal: AbortSignal,
+  ): Promise<Connection> {
     let lastError: unknown;
     for (const address of addresses) {
       const transport = this.transportFor(address);
@@ -481,13 +498,6 @@ function positive(name: string, value: number): number {
 
 function isAddress(x: PeerId | Address): x is Address {
   return typeof (x as Address).transport === 'string';
-}
-
-/** A signal that aborts after `ms` on `clock`. */
-function timeoutSignal(clock: Clock, ms: number): AbortSignal {
-  const ac = new AbortController();
-  clock.setTimeout(() => ac.abort(new TimeoutError()), ms);
-  return ac.signal;
 }
 
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
