@@ -26,6 +26,12 @@ export interface SecureStreamOptions {
    * @default 262144 (256 KiB)
    */
   writableHighWaterMark?: number;
+  /**
+   * After a graceful end, how long the underlying stream may take to flush before it is destroyed.
+   *
+   * @default 10000
+   */
+  flushTimeoutMs?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -35,6 +41,7 @@ class SecureStream extends Duplex {
   private readonly session: SecureSession;
   private endMarkerSeen = false;
   private endPushed = false;
+  private readonly flushTimeoutMs: number;
   private readonly onData: (chunk: Buffer) => void;
   private readonly onEnd: () => void;
   private readonly onError: (err: Error) => void;
@@ -49,6 +56,7 @@ class SecureStream extends Duplex {
     });
     this.socket = socket;
     this.session = session;
+    this.flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
     this.onMessage = (plaintext) => {
       if (this.endMarkerSeen) {
         // Nothing may follow the authenticated end of stream.
@@ -213,7 +221,20 @@ class SecureStream extends Duplex {
     socket.off('error', this.onError);
     socket.on('error', () => {});
     this.session.close();
-    socket.destroy();
+    if (err === null && socket.writableEnded && !socket.writableFinished && !socket.destroyed) {
+      // A graceful end: let the underlying stream flush what we wrote (the end marker, the FIN)
+      // before closing it, within a bound.
+      const timer = setTimeout(() => socket.destroy(), this.flushTimeoutMs);
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        socket.destroy();
+      };
+      socket.once('finish', done);
+      socket.once('close', done);
+    } else {
+      socket.destroy();
+    }
     callback(err);
   }
 }

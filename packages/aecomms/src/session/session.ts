@@ -239,6 +239,7 @@ class Session implements SecureSession {
       // Slow path: collect the rest of the frame across chunks.
       if (this.ctNeeded > 0) {
         const take = Math.min(this.ctNeeded, len - o);
+        if (take === 0) return;
         this.ctPieces.push(chunk.subarray(o, o + take));
         this.ctNeeded -= take;
         o += take;
