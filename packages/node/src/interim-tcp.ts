@@ -130,7 +130,8 @@ class SocketStream extends Duplex implements Stream {
     socket.once('close', () => {
       if (!this.destroyed) this.destroy();
     });
-    socket.on('error', (err) => this.destroy(err));
+    // A reset is reported to whoever listens; an unobserved one only closes the stream.
+    socket.on('error', (err) => this.destroy(this.listenerCount('error') > 0 ? err : undefined));
     socket.resume();
   }
   override _read(): void {

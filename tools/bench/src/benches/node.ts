@@ -1,0 +1,224 @@
+// @detr/node: send latency p50 with and without acknowledgement, request/response round trip,
+// and pub/sub delivery latency p50/p99 across N nodes (50; 12 in --quick), beside js-libp2p
+// gossipsub (tcp + noise + yamux) on the same number of nodes in the same run.
+import '../lib/shims.js';
+import { createIdentity } from '@detr/aecomms';
+import { createNetwork, createNode, issueToken, type DetrNode } from '@detr/node';
+import type { Benchmark } from '../lib/harness.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const now = (): number => performance.timeOrigin + performance.now();
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number);
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await wait(20);
+  }
+  return true;
+}
+
+/** Random neighbours plus a ring, so the graph is connected. */
+function topology(n: number, degree: number): Array<[number, number]> {
+  const edges = new Set<string>();
+  const out: Array<[number, number]> = [];
+  const add = (a: number, b: number): void => {
+    if (a === b) return;
+    const k = a < b ? `${a}-${b}` : `${b}-${a}`;
+    if (edges.has(k)) return;
+    edges.add(k);
+    out.push([a, b]);
+  };
+  for (let i = 0; i < n; i++) {
+    add(i, (i + 1) % n);
+    for (let k = 0; k < degree - 2; k++) add(i, Math.floor(Math.random() * n));
+  }
+  return out;
+}
+
+function detrNodes(n: number): DetrNode[] {
+  const admin = createIdentity();
+  const network = createNetwork(admin, 'bench');
+  const config = {
+    transport: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    stored: { backend: 'memory' as const },
+    node: { gossip_heartbeat_ms: 700, log_level: 'silent' },
+    fluent: { peer_messages_per_sec: 1_000_000, inbound_messages_per_sec: 1_000_000 },
+  };
+  return Array.from({ length: n }, () => {
+    const identity = createIdentity();
+    return createNode(
+      { config, network, token: issueToken(admin, network, identity.peerId).token },
+      { identity },
+    );
+  });
+}
+
+async function detrPointToPoint(
+  quick: boolean,
+): Promise<{ ff: number[]; ack: number[]; rtt: number[] }> {
+  const [a, b] = detrNodes(2) as [DetrNode, DetrNode];
+  await a.start();
+  await b.start();
+  try {
+    await a.connect(b.addresses()[0] as string);
+    b.handle('echo', (d) => d);
+    let pending: ((t: number) => void) | undefined;
+    b.onMessage('lat', (m) => pending?.(now() - Number(new TextDecoder().decode(m.data))));
+    const rounds = quick ? 300 : 3000;
+    const ff: number[] = [];
+    const ack: number[] = [];
+    const rtt: number[] = [];
+    for (let i = 0; i < rounds + 50; i++) {
+      const got = new Promise<number>((r) => (pending = r));
+      await a.send(b.peerId, 'lat', enc(String(now())));
+      const t = await got;
+      if (i >= 50) ff.push(t);
+    }
+    for (let i = 0; i < rounds + 50; i++) {
+      const s = performance.now();
+      await a.send(b.peerId, 'acked', enc('x'), { qos: 'ack' });
+      if (i >= 50) ack.push(performance.now() - s);
+    }
+    for (let i = 0; i < rounds + 50; i++) {
+      const s = performance.now();
+      await a.request(b.peerId, 'echo', enc('x'));
+      if (i >= 50) rtt.push(performance.now() - s);
+    }
+    return { ff, ack, rtt };
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+}
+
+interface PubSubResult {
+  latencies: number[];
+  expected: number;
+  delivered: number;
+}
+
+async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
+  const nodes = detrNodes(n);
+  await Promise.all(nodes.map((x) => x.start()));
+  try {
+    for (const [i, j] of topology(n, 6))
+      await nodes[i]!.connect(nodes[j]!.addresses()[0] as string);
+    const latencies: number[] = [];
+    let delivered = 0;
+    for (const x of nodes) {
+      x.subscribe('bench', (m) => {
+        if (m.from.equals(x.peerId)) return;
+        delivered++;
+        latencies.push(now() - Number(new TextDecoder().decode(m.data)));
+      });
+    }
+    await until(() => nodes.every((x) => x.pubsub.mesh('bench').length >= 3), 20_000);
+    for (let k = 0; k < messages; k++) {
+      await nodes[Math.floor(Math.random() * n)]!.publish('bench', enc(String(now())));
+      await wait(20);
+    }
+    const expected = messages * (n - 1);
+    await until(() => delivered >= expected, 10_000);
+    return { latencies, expected, delivered };
+  } finally {
+    await Promise.all(nodes.map((x) => x.stop()));
+  }
+}
+
+async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> {
+  const { createLibp2p } = await import('libp2p');
+  const { tcp } = await import('@libp2p/tcp');
+  const { noise } = await import('@chainsafe/libp2p-noise');
+  const { yamux } = await import('@chainsafe/libp2p-yamux');
+  const { identify } = await import('@libp2p/identify');
+  const { gossipsub } = await import('@libp2p/gossipsub');
+  const nodes = await Promise.all(
+    Array.from({ length: n }, () =>
+      createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: {
+          identify: identify(),
+          pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        },
+      }),
+    ),
+  );
+  try {
+    for (const [i, j] of topology(n, 6)) await nodes[i]!.dial(nodes[j]!.getMultiaddrs()[0]!);
+    const latencies: number[] = [];
+    let delivered = 0;
+    for (const x of nodes) {
+      x.services.pubsub.subscribe('bench');
+      x.services.pubsub.addEventListener('message', (evt) => {
+        delivered++;
+        latencies.push(now() - Number(new TextDecoder().decode(evt.detail.data)));
+      });
+    }
+    await until(
+      () => nodes.every((x) => x.services.pubsub.getMeshPeers('bench').length >= 3),
+      20_000,
+    );
+    for (let k = 0; k < messages; k++) {
+      await nodes[Math.floor(Math.random() * n)]!.services.pubsub.publish(
+        'bench',
+        enc(String(now())),
+      );
+      await wait(20);
+    }
+    const expected = messages * (n - 1);
+    await until(() => delivered >= expected, 10_000);
+    return { latencies, expected, delivered };
+  } finally {
+    await Promise.all(nodes.map((x) => x.stop()));
+  }
+}
+
+const bench: Benchmark = {
+  name: 'node',
+  description:
+    'detr node: send latency (fire-and-forget, acknowledged), request round trip, pub/sub delivery beside js-libp2p gossipsub',
+  async run(ctx) {
+    ctx.note(
+      'detr node over its interim TCP connection manager (not encrypted; @detr/transport not landed yet)',
+    );
+    const p2p = await detrPointToPoint(ctx.quick);
+    ctx.figure('node.send.p50', pct(p2p.ff, 50) * 1000, 'us');
+    ctx.figure('node.send.ack.p50', pct(p2p.ack, 50) * 1000, 'us');
+    ctx.figure('node.request.rtt.p50', pct(p2p.rtt, 50) * 1000, 'us');
+    ctx.figure('node.request.rtt.p99', pct(p2p.rtt, 99) * 1000, 'us');
+    const n = ctx.quick ? 12 : 50;
+    const messages = ctx.quick ? 10 : 50;
+    const d = await detrPubSub(n, messages);
+    ctx.figure(`node.pubsub.n${n}.p50`, pct(d.latencies, 50), 'ms');
+    ctx.figure(`node.pubsub.n${n}.p99`, pct(d.latencies, 99), 'ms');
+    ctx.figure(
+      `node.pubsub.n${n}.delivered`,
+      (100 * Math.min(d.delivered, d.expected)) / d.expected,
+      '%',
+    );
+    const l = await libp2pPubSub(n, messages);
+    ctx.figure(`libp2p.gossipsub.n${n}.p50`, pct(l.latencies, 50), 'ms');
+    ctx.figure(`libp2p.gossipsub.n${n}.p99`, pct(l.latencies, 99), 'ms');
+    ctx.figure(
+      `libp2p.gossipsub.n${n}.delivered`,
+      (100 * Math.min(l.delivered, l.expected)) / l.expected,
+      '%',
+    );
+    ctx.ratio(`node.pubsub.n${n}.p50_vs_gossipsub`, pct(d.latencies, 50), pct(l.latencies, 50));
+    ctx.ratio(`node.pubsub.n${n}.p99_vs_gossipsub`, pct(d.latencies, 99), pct(l.latencies, 99));
+  },
+};
+
+export default bench;
