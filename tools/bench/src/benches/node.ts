@@ -130,7 +130,7 @@ async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
     await until(() => delivered >= expected, 10_000);
     return { latencies, expected, delivered };
   } finally {
-    await Promise.all(nodes.map((x) => x.stop()));
+    await Promise.all(nodes.map((x) => x.stop() as Promise<void>));
   }
 }
 
@@ -167,7 +167,13 @@ async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> 
       });
     }
     await until(
-      () => nodes.every((x) => x.services.pubsub.getMeshPeers('bench').length >= 3),
+      () =>
+        nodes.every(
+          (x) =>
+            (x.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(
+              'bench',
+            ).length >= 3,
+        ),
       20_000,
     );
     for (let k = 0; k < messages; k++) {
@@ -181,7 +187,7 @@ async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> 
     await until(() => delivered >= expected, 10_000);
     return { latencies, expected, delivered };
   } finally {
-    await Promise.all(nodes.map((x) => x.stop()));
+    await Promise.all(nodes.map((x) => x.stop() as Promise<void>));
   }
 }
 
