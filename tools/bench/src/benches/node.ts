@@ -130,7 +130,7 @@ async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
     await until(() => delivered >= expected, 10_000);
     return { latencies, expected, delivered };
   } finally {
-    await Promise.all(nodes.map((x) => x.stop() as Promise<void>));
+    await Promise.all(nodes.map((x) => x.stop()));
   }
 }
 
