@@ -105,14 +105,21 @@ export const DHT_DEFAULTS = {
 } as const;
 
 /** The options after defaults and checks. */
-export interface DhtConfig
-  extends Required<Omit<DhtInit, 'bootstrap' | 'ipDiversity' | 'validators'>> {
+export interface DhtConfig extends Required<
+  Omit<DhtInit, 'bootstrap' | 'ipDiversity' | 'validators'>
+> {
   bootstrap: Address[];
   ipDiversity: Required<IpDiversityInit> | false;
   validators: Readonly<Record<string, RecordValidator>>;
 }
 
-function int(name: string, v: number | undefined, dflt: number, min: number, max = 2 ** 31): number {
+function int(
+  name: string,
+  v: number | undefined,
+  dflt: number,
+  min: number,
+  max = 2 ** 31,
+): number {
   const x = v ?? dflt;
   if (!Number.isInteger(x) || x < min || x > max)
     throw new RangeError(`${name} must be an integer in [${min}, ${max}]`);
@@ -138,14 +145,40 @@ export function resolveConfig(init: DhtInit): DhtConfig {
     alpha: int('alpha', init.alpha, d.alpha, 1, 64),
     disjointPaths: int('disjointPaths', init.disjointPaths, d.disjointPaths, 1, 32),
     requestTimeoutMs: int('requestTimeoutMs', init.requestTimeoutMs, d.requestTimeoutMs, 1),
-    maxRequestsPerLookup: int('maxRequestsPerLookup', init.maxRequestsPerLookup, d.maxRequestsPerLookup, 1),
+    maxRequestsPerLookup: int(
+      'maxRequestsPerLookup',
+      init.maxRequestsPerLookup,
+      d.maxRequestsPerLookup,
+      1,
+    ),
     bootstrap: (init.bootstrap ?? []).map((a) => (typeof a === 'string' ? parseAddress(a) : a)),
-    bootstrapRetryMinMs: int('bootstrapRetryMinMs', init.bootstrapRetryMinMs, d.bootstrapRetryMinMs, 1),
-    bootstrapRetryMaxMs: int('bootstrapRetryMaxMs', init.bootstrapRetryMaxMs, d.bootstrapRetryMaxMs, 1),
+    bootstrapRetryMinMs: int(
+      'bootstrapRetryMinMs',
+      init.bootstrapRetryMinMs,
+      d.bootstrapRetryMinMs,
+      1,
+    ),
+    bootstrapRetryMaxMs: int(
+      'bootstrapRetryMaxMs',
+      init.bootstrapRetryMaxMs,
+      d.bootstrapRetryMaxMs,
+      1,
+    ),
     refreshIntervalMs: int('refreshIntervalMs', init.refreshIntervalMs, d.refreshIntervalMs, 1),
     refreshOnJoin: init.refreshOnJoin ?? d.refreshOnJoin,
-    livenessCheckAfterMs: int('livenessCheckAfterMs', init.livenessCheckAfterMs, d.livenessCheckAfterMs, 0),
-    livenessPingCount: int('livenessPingCount', init.livenessPingCount, d.livenessPingCount, 1, 256),
+    livenessCheckAfterMs: int(
+      'livenessCheckAfterMs',
+      init.livenessCheckAfterMs,
+      d.livenessCheckAfterMs,
+      0,
+    ),
+    livenessPingCount: int(
+      'livenessPingCount',
+      init.livenessPingCount,
+      d.livenessPingCount,
+      1,
+      256,
+    ),
     ipDiversity:
       div === false
         ? false
@@ -156,7 +189,12 @@ export function resolveConfig(init: DhtInit): DhtConfig {
               d.ipDiversity.maxPerSubnetPerBucket,
               1,
             ),
-            maxPerSubnet: int('ipDiversity.maxPerSubnet', div?.maxPerSubnet, d.ipDiversity.maxPerSubnet, 1),
+            maxPerSubnet: int(
+              'ipDiversity.maxPerSubnet',
+              div?.maxPerSubnet,
+              d.ipDiversity.maxPerSubnet,
+              1,
+            ),
             limitLoopback: div?.limitLoopback ?? d.ipDiversity.limitLoopback,
           },
     clientMode: init.clientMode ?? d.clientMode,
@@ -169,7 +207,12 @@ export function resolveConfig(init: DhtInit): DhtConfig {
     maxRecords: int('maxRecords', init.maxRecords, d.maxRecords, 0),
     maxBytes: int('maxBytes', init.maxBytes, d.maxBytes, 0),
     republishFraction: fraction,
-    replicationIntervalMs: int('replicationIntervalMs', init.replicationIntervalMs, d.replicationIntervalMs, 1),
+    replicationIntervalMs: int(
+      'replicationIntervalMs',
+      init.replicationIntervalMs,
+      d.replicationIntervalMs,
+      1,
+    ),
     replicateToNewPeers: init.replicateToNewPeers ?? d.replicateToNewPeers,
     getQuorum: int('getQuorum', init.getQuorum, d.getQuorum, 1, 256),
     presenceRefreshMs: int('presenceRefreshMs', init.presenceRefreshMs, d.presenceRefreshMs, 1),

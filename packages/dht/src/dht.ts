@@ -20,9 +20,19 @@ import { Maintenance } from './maintenance/bootstrap.js';
 import { Replicator } from './maintenance/replication.js';
 import { findClosest, findRecord, replicateRecord } from './operations.js';
 import { Announcer, presenceOf } from './presence.js';
-import { openRecord, signRecord, type RecordRules, type RecordValidator } from './records/record.js';
+import {
+  openRecord,
+  signRecord,
+  type RecordRules,
+  type RecordValidator,
+} from './records/record.js';
 import { RecordStore } from './records/store.js';
-import { mutableKey, mutableValidator, presenceKey, presenceValidator } from './records/validators.js';
+import {
+  mutableKey,
+  mutableValidator,
+  presenceKey,
+  presenceValidator,
+} from './records/validators.js';
 import { RoutingTable, type Contact } from './routing/table.js';
 import { ping } from './rpc/client.js';
 import { createServer } from './rpc/server.js';
@@ -139,7 +149,12 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
   const publish = async (
     key: Uint8Array,
     value: Uint8Array,
-    o: { seq?: number | undefined; ttlSec?: number | undefined; signal?: AbortSignal; track: boolean },
+    o: {
+      seq?: number | undefined;
+      ttlSec?: number | undefined;
+      signal?: AbortSignal;
+      track: boolean;
+    },
   ): Promise<PutResult> => {
     const signal = live(o);
     const ttlSec = o.ttlSec ?? cfg.defaultTtlSec;
@@ -148,7 +163,8 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
     const now = clock.now();
     const prev = replicator.publishedSeq(key) ?? ctx.records.held(key)?.seq ?? -1;
     const seq = o.seq ?? Math.max(now, prev + 1);
-    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError('seq must be a safe integer ≥ 0');
+    if (!Number.isSafeInteger(seq) || seq < 0)
+      throw new RangeError('seq must be a safe integer ≥ 0');
     const envelope = await signRecord(ctx.signer, {
       key,
       value,
@@ -168,7 +184,9 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
     return { key, seq, expiresAtMs: view.expiresAtMs, replicas: out.stored, lookup: out.stats };
   };
 
-  const announcer = new Announcer(ctx, (key, value, o) => publish(key, value, { ...o, track: false }));
+  const announcer = new Announcer(ctx, (key, value, o) =>
+    publish(key, value, { ...o, track: false }),
+  );
 
   const dht: Dht = {
     peerId: self,

@@ -147,7 +147,8 @@ export async function replicateRecord(
   const closest = found.closest;
   const selfAmongClosest =
     closest.length < ctx.cfg.k ||
-    compareDistance(ctx.selfId, kadIdOfPeer((closest[closest.length - 1] as LookupPeer).peer), id) < 0;
+    compareDistance(ctx.selfId, kadIdOfPeer((closest[closest.length - 1] as LookupPeer).peer), id) <
+      0;
   if (selfAmongClosest) {
     try {
       await ctx.records.put(view, SELF);

@@ -102,5 +102,12 @@ export function presenceOf(ctx: Ctx, peer: PeerId, v: DhtValue): PeerPresence | 
   const addresses = parseAddressList(p.addresses);
   const relayAddresses = parseAddressList(p.relayAddresses);
   if (addresses.length === 0 && relayAddresses.length === 0) return undefined;
-  return { peer, addresses, relayAddresses, seq: v.seq, expiresAtMs: v.expiresAtMs, lookup: v.lookup };
+  return {
+    peer,
+    addresses,
+    relayAddresses,
+    seq: v.seq,
+    expiresAtMs: v.expiresAtMs,
+    lookup: v.lookup,
+  };
 }

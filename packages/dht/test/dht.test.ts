@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { NotStartedError } from '@detr/interface';
+import { NotStartedError, type PeerRouting, type SharedRecords } from '@detr/interface';
 import { createDht, dhtProtocol } from '../src/dht.js';
 import { InvalidRecordError } from '../src/errors.js';
 import { mutableKey } from '../src/records/validators.js';
@@ -22,18 +22,36 @@ describe('createDht', () => {
   it('names its protocol after the network and checks its options', () => {
     expect(dhtProtocol(new Uint8Array(32).fill(0xab))).toBe(`/detr/${'ab'.repeat(32)}/dht/1`);
     const id = identity();
-    const base = { signer: id, network: { request: () => Promise.reject(new Error()), setHandler: () => {}, listenAddresses: () => [] } } as never;
+    const base = {
+      signer: id,
+      network: {
+        request: () => Promise.reject(new Error()),
+        setHandler: () => {},
+        listenAddresses: () => [],
+      },
+    } as never;
     expect(() => createDht(base, { networkId: new Uint8Array(31) })).toThrow(TypeError);
     expect(() => createDht(base, { networkId: SIM_NETWORK_ID, k: 0 })).toThrow(RangeError);
-    expect(() => createDht(base, { networkId: SIM_NETWORK_ID, bootstrap: ['nonsense'] })).toThrow(TypeError);
-    expect(() => createDht(base, { networkId: SIM_NETWORK_ID, republishFraction: 1 })).toThrow(RangeError);
+    expect(() => createDht(base, { networkId: SIM_NETWORK_ID, bootstrap: ['nonsense'] })).toThrow(
+      TypeError,
+    );
+    expect(() => createDht(base, { networkId: SIM_NETWORK_ID, republishFraction: 1 })).toThrow(
+      RangeError,
+    );
   });
 
   it('puts and gets signed records across the network', async () => {
     const s = await network(30);
+    // The Dht is the SharedRecords and PeerRouting that @detr/nat is given.
+    const records: SharedRecords = s.nodes[0]!.dht;
+    const routing: PeerRouting = s.nodes[0]!.dht;
+    expect(records.get).toBeDefined();
+    expect(routing.findPeer).toBeDefined();
     const [a, b] = [s.nodes[3]!, s.nodes[17]!];
     const key = a.dht.key('hello');
-    const put = await s.clock.runUntil(a.dht.put(key, new TextEncoder().encode('world'), { ttlSec: 600 }));
+    const put = await s.clock.runUntil(
+      a.dht.put(key, new TextEncoder().encode('world'), { ttlSec: 600 }),
+    );
     expect(put.replicas).toBeGreaterThanOrEqual(20);
     const got = await s.clock.runUntil(b.dht.get(key));
     expect(new TextDecoder().decode(got!.value)).toBe('world');
@@ -49,13 +67,17 @@ describe('createDht', () => {
     await expect(s.clock.runUntil(a.dht.put(other, new Uint8Array(1)))).rejects.toMatchObject({
       reason: 'validator',
     });
-    await expect(s.clock.runUntil(a.dht.put(new TextEncoder().encode('/zz/x'), new Uint8Array(1)))).rejects.toThrow(
-      InvalidRecordError,
-    );
-    await expect(s.clock.runUntil(a.dht.put(a.dht.key('big'), new Uint8Array(20_000)))).rejects.toMatchObject({
+    await expect(
+      s.clock.runUntil(a.dht.put(new TextEncoder().encode('/zz/x'), new Uint8Array(1))),
+    ).rejects.toThrow(InvalidRecordError);
+    await expect(
+      s.clock.runUntil(a.dht.put(a.dht.key('big'), new Uint8Array(20_000))),
+    ).rejects.toMatchObject({
       reason: 'too-large',
     });
-    await expect(a.dht.put(a.dht.key('t'), new Uint8Array(1), { ttlSec: 10 ** 9 })).rejects.toThrow(RangeError);
+    await expect(a.dht.put(a.dht.key('t'), new Uint8Array(1), { ttlSec: 10 ** 9 })).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it('keeps the highest sequence number: a lower one is refused everywhere', async () => {
@@ -63,7 +85,9 @@ describe('createDht', () => {
     const a = s.nodes[5]!;
     const key = a.dht.key('seq');
     await s.clock.runUntil(a.dht.put(key, new Uint8Array([5]), { seq: 5 }));
-    await expect(s.clock.runUntil(a.dht.put(key, new Uint8Array([3]), { seq: 3 }))).rejects.toMatchObject({
+    await expect(
+      s.clock.runUntil(a.dht.put(key, new Uint8Array([3]), { seq: 3 })),
+    ).rejects.toMatchObject({
       reason: 'stale-seq',
     });
     await s.clock.runUntil(a.dht.put(key, new Uint8Array([6]), { seq: 6 }));
@@ -80,10 +104,9 @@ describe('createDht', () => {
     const s = await network(30);
     const target = s.nodes[9]!;
     const r = await s.clock.runUntil(
-      s.nodes[22]!.dht.findClosestPeers(
-        (await import('../src/keys.js')).kadIdOfPeer(target.peer),
-        { until: target.peer },
-      ),
+      s.nodes[22]!.dht.findClosestPeers((await import('../src/keys.js')).kadIdOfPeer(target.peer), {
+        until: target.peer,
+      }),
     );
     expect(r.found).toBe(true);
     expect(r.lookup.hops).toBeGreaterThanOrEqual(1);
@@ -102,7 +125,9 @@ describe('createDht', () => {
     await s.clock.runUntil(stranger.dht.bootstrap());
     expect(await s.clock.runUntil(stranger.dht.get(a.dht.key('scoped')))).toBeUndefined();
     // Every node of network A refuses its record: only its own copy exists.
-    const put = await s.clock.runUntil(stranger.dht.put(stranger.dht.key('mine'), new Uint8Array([2])));
+    const put = await s.clock.runUntil(
+      stranger.dht.put(stranger.dht.key('mine'), new Uint8Array([2])),
+    );
     expect(put.replicas).toBe(1);
     expect(await s.clock.runUntil(s.nodes[3]!.dht.get(stranger.dht.key('mine')))).toBeUndefined();
   });

@@ -35,13 +35,17 @@ describe('createEd25519Verifier', () => {
     const id = createIdentity(hex(TEST1.seed));
     expect(Buffer.from(id.publicKey).toString('hex')).toBe(TEST1.publicKey);
     const data = envelopeSigningBytes(50, new Uint8Array([1, 2, 3]));
-    expect(createEd25519Verifier({ cacheSize: 0 }).verify(id.publicKey, data, id.sign(data))).toBe(true);
+    expect(createEd25519Verifier({ cacheSize: 0 }).verify(id.publicKey, data, id.sign(data))).toBe(
+      true,
+    );
   });
 
   it('never throws on malformed keys or signatures', () => {
     const v = createEd25519Verifier({ cacheSize: 2 });
     expect(v.verify(new Uint8Array(31), new Uint8Array(), new Uint8Array(64))).toBe(false);
-    expect(v.verify(new Uint8Array(32).fill(0xff), new Uint8Array(), new Uint8Array(64))).toBe(false);
+    expect(v.verify(new Uint8Array(32).fill(0xff), new Uint8Array(), new Uint8Array(64))).toBe(
+      false,
+    );
     expect(v.verify(hex(TEST1.publicKey), new Uint8Array(), new Uint8Array(63))).toBe(false);
     expect(() => createEd25519Verifier({ cacheSize: -1 })).toThrow(RangeError);
   });

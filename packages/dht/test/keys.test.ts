@@ -32,7 +32,9 @@ describe('key space', () => {
       expect(Math.sign(compareDistance(x, y, t))).toBe(Math.sign(Buffer.compare(dx, dy)));
       // distance48 agrees whenever the top 48 bits differ
       if (!dx.subarray(0, 6).equals(dy.subarray(0, 6))) {
-        expect(Math.sign(distance48(x, t) - distance48(y, t))).toBe(Math.sign(Buffer.compare(dx, dy)));
+        expect(Math.sign(distance48(x, t) - distance48(y, t))).toBe(
+          Math.sign(Buffer.compare(dx, dy)),
+        );
       }
     }
   });
@@ -51,7 +53,8 @@ describe('key space', () => {
   it('draws random ids at an exact prefix length', () => {
     const self = rng.bytes(32);
     for (const cpl of [0, 1, 7, 8, 9, 15, 63, 200, 255]) {
-      for (let i = 0; i < 20; i++) expect(commonPrefixLength(self, randomIdAtPrefix(self, cpl, rng))).toBe(cpl);
+      for (let i = 0; i < 20; i++)
+        expect(commonPrefixLength(self, randomIdAtPrefix(self, cpl, rng))).toBe(cpl);
     }
     expect(() => randomIdAtPrefix(self, 256, rng)).toThrow(RangeError);
   });

@@ -120,7 +120,11 @@ export class Maintenance {
     } catch (err) {
       ctx.log.debug({ err }, 'dht: cannot read the saved routing table');
     }
-    for (const p of this.#source?.peers() ?? []) push(p.peer, p.addresses.map((a) => a.address));
+    for (const p of this.#source?.peers() ?? [])
+      push(
+        p.peer,
+        p.addresses.map((a) => a.address),
+      );
     return out;
   }
 
@@ -175,13 +179,18 @@ export class Maintenance {
       while (next < due.length && ctx.running && signal?.aborted !== true) {
         const cpl = due[next++] as number;
         // A refresh only gathers peers for one bucket: one path is enough.
-        await findClosest(ctx, randomIdAtPrefix(ctx.selfId, cpl, ctx.rng), { signal, paths: 1 }).catch(
-          () => undefined,
-        );
+        await findClosest(ctx, randomIdAtPrefix(ctx.selfId, cpl, ctx.rng), {
+          signal,
+          paths: 1,
+        }).catch(() => undefined);
       }
     };
     await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, due.length) }, worker));
-    if (!all && now - (ctx.touched[TOUCHED_SLOTS - 1] ?? 0) >= ctx.cfg.refreshIntervalMs && ctx.running) {
+    if (
+      !all &&
+      now - (ctx.touched[TOUCHED_SLOTS - 1] ?? 0) >= ctx.cfg.refreshIntervalMs &&
+      ctx.running
+    ) {
       await findClosest(ctx, ctx.selfId, { signal }).catch(() => undefined);
     }
   }

@@ -7,9 +7,13 @@
 //   responsible for, they are sent to it (the closest set changed: churn).
 import type { Timer } from '@detr/interface';
 import type { Ctx } from '../context.js';
-import { compareDistance } from '../keys.js';
 import { replicateRecord, storeTo } from '../operations.js';
-import { openRecord, signRecord, type DhtRecordView, type RecordFields } from '../records/record.js';
+import {
+  openRecord,
+  signRecord,
+  type DhtRecordView,
+  type RecordFields,
+} from '../records/record.js';
 import type { Contact } from '../routing/table.js';
 
 const NEW_PEER_FLUSH_MS = 1000;
@@ -113,17 +117,12 @@ export class Replicator {
     let sent = 0;
     const k = ctx.cfg.k;
     for (const h of ctx.records.records()) {
+      // A holder hands a record to every new peer that is now among the k closest it knows, even
+      // when that pushes the holder itself out of them (it is the one that knows it must go).
       const closest = ctx.table.closest(h.kadId, k);
-      // Are we among the k closest we know of? Otherwise a closer holder does this.
-      let closerThanSelf = 0;
-      for (const c of closest) if (compareDistance(c.id, ctx.selfId, h.kadId) < 0) closerThanSelf++;
-      if (closerThanSelf >= k) continue;
-      const last = closest[closest.length - 1];
       for (const p of peers) {
         if (sent >= MAX_NEW_PEER_STORES) return;
-        if (ctx.table.getById(p.id) !== p) continue;
-        if (closest.length >= k && last !== undefined && compareDistance(p.id, last.id, h.kadId) > 0)
-          continue;
+        if (ctx.table.getById(p.id) !== p || !closest.includes(p)) continue;
         const envelope = ctx.records.get(h.key);
         if (envelope === undefined) continue;
         sent++;

@@ -112,7 +112,8 @@ export function openRecord(
   try {
     body = DhtRecord.decode(envelope.body);
   } catch (err) {
-    if (err instanceof ProtocolError) throw new InvalidRecordError('malformed', undefined, { cause: err });
+    if (err instanceof ProtocolError)
+      throw new InvalidRecordError('malformed', undefined, { cause: err });
     throw err;
   }
   if (!bytesEqual(body.networkId, rules.networkId)) throw new InvalidRecordError('network');

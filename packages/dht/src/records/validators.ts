@@ -56,7 +56,10 @@ export const mutableValidator: RecordValidator = {
   validate(record) {
     const k = record.key;
     if (k.length < MUTABLE_PREFIX.length + 32) return false;
-    return bytesEqual(k.subarray(MUTABLE_PREFIX.length, MUTABLE_PREFIX.length + 32), record.publisher);
+    return bytesEqual(
+      k.subarray(MUTABLE_PREFIX.length, MUTABLE_PREFIX.length + 32),
+      record.publisher,
+    );
   },
 };
 

@@ -28,7 +28,9 @@ export function isLoopback(address: Address): boolean {
   if (g === undefined) return false;
   if (g.every((x, i) => (i < 7 ? x === '0000' : x === '0001'))) return true;
   // ::ffff:127.x.y.z
-  return g.slice(0, 5).every((x) => x === '0000') && g[5] === 'ffff' && g[6]?.startsWith('7f') === true;
+  return (
+    g.slice(0, 5).every((x) => x === '0000') && g[5] === 'ffff' && g[6]?.startsWith('7f') === true
+  );
 }
 
 /**

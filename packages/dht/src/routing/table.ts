@@ -22,8 +22,8 @@ import { isLoopback, subnetOf } from './subnet.js';
 export interface Contact {
   /** Kademlia id (SHA-256 of the public key). */
   readonly id: Uint8Array;
-  /** k-bucket's arbiter field: the time the peer last answered. */
-  vectorClock: number;
+  /** k-bucket's arbiter field (unused: updates bypass k-bucket's arbiter); always 0. */
+  readonly vectorClock: number;
   readonly peer: PeerId;
   /** Where it can be reached (advertised in FIND_NODE answers). */
   addresses: readonly Address[];
@@ -35,7 +35,6 @@ export interface Contact {
   readonly subnet: string | undefined;
   /** When it last answered one of our requests. */
   lastSeenMs: number;
-  readonly addedAtMs: number;
 }
 
 /** Why {@link RoutingTable.confirm} did not add a peer. */
@@ -137,7 +136,8 @@ export class RoutingTable {
       distance: distance48,
     });
     this.#kb.on('added', (c: Contact) => {
-      if (c.subnet !== undefined) this.#subnets.set(c.subnet, (this.#subnets.get(c.subnet) ?? 0) + 1);
+      if (c.subnet !== undefined)
+        this.#subnets.set(c.subnet, (this.#subnets.get(c.subnet) ?? 0) + 1);
       this.stats.added++;
       this.stats.size++;
       options.onAdded?.(c);
@@ -228,7 +228,6 @@ export class RoutingTable {
     if (index !== -1) {
       const existing = bucket[index] as Contact;
       existing.lastSeenMs = now;
-      existing.vectorClock = now;
       if (addresses.length > 0 && existing.addresses !== addresses) {
         existing.addresses = addresses;
         existing.addressText = addressText ?? addresses.map(String);
@@ -247,14 +246,13 @@ export class RoutingTable {
     const text = addressText ?? addresses.map(String);
     const contact: Contact = {
       id,
-      vectorClock: now,
+      vectorClock: 0,
       peer,
       addresses,
       addressText: text,
       info: infoOf(peer, text),
       subnet,
       lastSeenMs: now,
-      addedAtMs: now,
     };
     return this.#admit(contact);
   }
@@ -392,7 +390,7 @@ export class RoutingTable {
         }
         if (evicted && this.#kb.get(candidate.id) === null) {
           const now2 = this.#o.clock.now();
-          this.#admit({ ...candidate, lastSeenMs: now2, vectorClock: now2 });
+          this.#admit({ ...candidate, lastSeenMs: now2 });
         } else if (!evicted) this.stats.refusedFull++;
       },
     );

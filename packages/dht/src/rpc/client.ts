@@ -2,12 +2,7 @@
 // valid response is confirmed in the routing table; one that times out, answers garbage or
 // hands out a bad record is penalised and dropped from it.
 import type { PeerId, PenaltyReason } from '@detr/interface';
-import {
-  DhtStatus,
-  type DhtRequest,
-  type DhtResponse,
-  type SignedEnvelope,
-} from '@detr/protocol';
+import { DhtStatus, type DhtRequest, type DhtResponse, type SignedEnvelope } from '@detr/protocol';
 import type { Ctx } from '../context.js';
 import {
   DhtInvalidResponseError,
@@ -120,7 +115,9 @@ function closer(ctx: Ctx, r: DhtResponse): ParsedPeer[] {
 /** PING. Resolves true when the peer answered; never rejects. */
 export async function ping(ctx: Ctx, target: RpcTarget): Promise<boolean> {
   try {
-    await rpc(ctx, target, { body: 'ping', ping: {} }, (r) => expectStatus(r, DhtStatus.DHT_STATUS_OK));
+    await rpc(ctx, target, { body: 'ping', ping: {} }, (r) =>
+      expectStatus(r, DhtStatus.DHT_STATUS_OK),
+    );
     return true;
   } catch {
     return false;

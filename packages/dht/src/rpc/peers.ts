@@ -77,7 +77,8 @@ export function parsePeerInfos(
     out.push({
       peer,
       addresses,
-      addressText: addresses.length === info.addresses.length ? info.addresses : addresses.map(String),
+      addressText:
+        addresses.length === info.addresses.length ? info.addresses : addresses.map(String),
     });
   }
   return out;

@@ -49,7 +49,11 @@ export function createServer(ctx: Ctx): Server {
   const pendingPingBacks = new Set<string>();
 
   /** Pings back a requester that advertised addresses, so it can enter the routing table. */
-  const considerRequester = (peer: PeerId, observed: Address | undefined, texts: string[]): void => {
+  const considerRequester = (
+    peer: PeerId,
+    observed: Address | undefined,
+    texts: string[],
+  ): void => {
     if (texts.length === 0 || !ctx.running) return;
     const existing = ctx.table.get(peer);
     if (existing !== undefined) return;
@@ -60,7 +64,8 @@ export function createServer(ctx: Ctx): Server {
     const parsed = parseAddressList(texts.length <= 32 ? texts : texts.slice(0, 32));
     let addresses = parsed;
     if (observed !== undefined && !isLoopback(observed)) {
-      addresses = parsed.filter((a) => a.relay !== undefined || a.host === observed.host);
+      const onHost = (a: Address): boolean => a.relay !== undefined || a.host === observed.host;
+      if (!parsed.every(onHost)) addresses = parsed.filter(onHost);
     }
     if (addresses.length === 0) return;
     if (!ctx.table.hasRoomFor(peer, observed ?? addresses[0])) return;
@@ -90,7 +95,11 @@ export function createServer(ctx: Ctx): Server {
         case 'findValue': {
           const key = request.findValue.key;
           const held = ctx.records.held(key);
-          const closer = closerPeerInfos(ctx, held?.kadId ?? kadIdOfRecordKey(ctx.cfg.networkId, key), peer);
+          const closer = closerPeerInfos(
+            ctx,
+            held?.kadId ?? kadIdOfRecordKey(ctx.cfg.networkId, key),
+            peer,
+          );
           const record = held === undefined ? undefined : ctx.records.get(key);
           if (record === undefined) return response(id, DhtStatus.DHT_STATUS_NOT_FOUND, closer);
           return response(id, DhtStatus.DHT_STATUS_OK, closer, '', record);

@@ -22,6 +22,7 @@ import { createSimNetwork, type SimNetwork } from './network.js';
 
 export interface SimNode {
   readonly index: number;
+  readonly identity: Identity;
   readonly peer: PeerId;
   readonly address: string;
   readonly dht: Dht;
@@ -134,7 +135,7 @@ export class Simulation {
       },
       { ...this.#init.dht, ...options.dht, networkId: options.networkId ?? NETWORK_ID, bootstrap },
     );
-    const node: SimNode = { index, peer, address: addr, dht, store, alive: true };
+    const node: SimNode = { index, identity, peer, address: addr, dht, store, alive: true };
     this.nodes.push(node);
     await dht.start();
     return node;
@@ -180,21 +181,19 @@ export class Simulation {
   /** `count` lookups of random live nodes from random live nodes, `concurrency` at a time. */
   async nodeLookups(count: number, concurrency = 100): Promise<LookupFigures> {
     const f: LookupFigures = { count, ok: 0, hops: [], messages: [] };
-    for (let done = 0; done < count; ) {
+    for (let done = 0; done < count;) {
       const batch: Promise<void>[] = [];
       for (let i = 0; i < concurrency && done < count; i++, done++) {
         const from = this.randomLive();
         const target = this.randomLive(from);
         batch.push(
-          from.dht
-            .findClosestPeers(kadIdOfPeer(target.peer), { until: target.peer })
-            .then((r) => {
-              f.messages.push(r.lookup.requests);
-              if (r.found) {
-                f.ok++;
-                f.hops.push(r.lookup.hops);
-              }
-            }),
+          from.dht.findClosestPeers(kadIdOfPeer(target.peer), { until: target.peer }).then((r) => {
+            f.messages.push(r.lookup.requests);
+            if (r.found) {
+              f.ok++;
+              f.hops.push(r.lookup.hops);
+            }
+          }),
         );
       }
       await this.clock.runUntil(Promise.all(batch));
@@ -208,8 +207,9 @@ export class Simulation {
     valueBytes = 64,
     concurrency = 50,
   ): Promise<Array<{ key: Uint8Array; value: Uint8Array; publisher: SimNode; replicas: number }>> {
-    const out: Array<{ key: Uint8Array; value: Uint8Array; publisher: SimNode; replicas: number }> = [];
-    for (let done = 0; done < count; ) {
+    const out: Array<{ key: Uint8Array; value: Uint8Array; publisher: SimNode; replicas: number }> =
+      [];
+    for (let done = 0; done < count;) {
       const batch: Promise<void>[] = [];
       for (let i = 0; i < concurrency && done < count; i++, done++) {
         const publisher = this.randomLive();
@@ -237,7 +237,7 @@ export class Simulation {
     concurrency = 100,
   ): Promise<LookupFigures> {
     const f: LookupFigures = { count: records.length, ok: 0, hops: [], messages: [] };
-    for (let done = 0; done < records.length; ) {
+    for (let done = 0; done < records.length;) {
       const batch: Promise<void>[] = [];
       for (let i = 0; i < concurrency && done < records.length; i++, done++) {
         const r = records[done] as { key: Uint8Array; value: Uint8Array; publisher: SimNode };

@@ -15,16 +15,25 @@ const rng = createSeededRng(11);
 const knows = new Map<string, PeerId[]>();
 for (const p of world) {
   const id = kadIdOfPeer(p);
-  const near = [...world].filter((q) => q !== p).sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), id));
-  const random = Array.from({ length: 8 }, () => world[rng.int(world.length)]!).filter((q) => q !== p);
+  const near = [...world]
+    .filter((q) => q !== p)
+    .sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), id));
+  const random = Array.from({ length: 8 }, () => world[rng.int(world.length)]!).filter(
+    (q) => q !== p,
+  );
   knows.set(key(p), [...near.slice(0, 8), ...random]);
 }
 function closestTo(target: Uint8Array, peers: PeerId[], n: number): string[] {
-  return [...peers].sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), target)).slice(0, n).map(key);
+  return [...peers]
+    .sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), target))
+    .slice(0, n)
+    .map(key);
 }
 function answer(p: PeerId, target: Uint8Array) {
   const known = knows.get(key(p)) ?? [];
-  const closer = [...known].sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), target)).slice(0, 20);
+  const closer = [...known]
+    .sort((a, b) => compareDistance(kadIdOfPeer(a), kadIdOfPeer(b), target))
+    .slice(0, 20);
   return { closer: closer.map(lp) };
 }
 
@@ -62,7 +71,9 @@ describe('lookup', () => {
     const fakes = Array.from({ length: 40 }, () => identity().peerId);
     const liars = new Set(world.slice(0, 60).map(key));
     const target = kadIdOfPeer(world[200]!);
-    const farthest = [...world].sort((a, b) => compareDistance(kadIdOfPeer(b), kadIdOfPeer(a), target)).slice(0, 20);
+    const farthest = [...world]
+      .sort((a, b) => compareDistance(kadIdOfPeer(b), kadIdOfPeer(a), target))
+      .slice(0, 20);
     const r = await lookup({
       ...base,
       target,
@@ -108,7 +119,13 @@ describe('lookup', () => {
       query: (p) => Promise.resolve(answer(p.peer, target)),
     });
     expect(r.stats.requests).toBe(7);
-    const empty = await lookup({ ...base, target, seeds: [], paths: 2, query: () => Promise.reject(new Error('x')) });
+    const empty = await lookup({
+      ...base,
+      target,
+      seeds: [],
+      paths: 2,
+      query: () => Promise.reject(new Error('x')),
+    });
     expect(empty.closest).toEqual([]);
     expect(empty.stats.hops).toBe(0);
   });
@@ -129,7 +146,14 @@ describe('lookup', () => {
     const pre = new AbortController();
     pre.abort();
     await expect(
-      lookup({ ...base, target, seeds: [], paths: 1, query: () => Promise.reject(new Error()), signal: pre.signal }),
+      lookup({
+        ...base,
+        target,
+        seeds: [],
+        paths: 1,
+        query: () => Promise.reject(new Error()),
+        signal: pre.signal,
+      }),
     ).rejects.toThrow(AbortError);
   });
 });

@@ -10,7 +10,9 @@ const NOW = 1_700_000_000_000;
 const alice = identity();
 const mallory = identity();
 
-function fields(over: Partial<Parameters<typeof signRecord>[1]> = {}): Parameters<typeof signRecord>[1] {
+function fields(
+  over: Partial<Parameters<typeof signRecord>[1]> = {},
+): Parameters<typeof signRecord>[1] {
   return {
     key: mutableKey(alice.publicKey, 'profile'),
     value: new Uint8Array([1, 2, 3]),
@@ -54,10 +56,12 @@ describe('records', () => {
   it('refuses a signature made for another payload type', async () => {
     const env = await signRecord(alice, fields());
     const asPresence = alice.sign(envelopeSigningBytes(MessageType.Presence, env.body));
-    expect(reason(() => openRecord({ ...env, signature: asPresence }, rules(), NOW))).toBe('signature');
-    expect(reason(() => openRecord({ ...env, payloadType: MessageType.Presence }, rules(), NOW))).toBe(
-      'malformed',
+    expect(reason(() => openRecord({ ...env, signature: asPresence }, rules(), NOW))).toBe(
+      'signature',
     );
+    expect(
+      reason(() => openRecord({ ...env, payloadType: MessageType.Presence }, rules(), NOW)),
+    ).toBe('malformed');
   });
 
   it('refuses a record of another network', async () => {
@@ -95,7 +99,9 @@ describe('records', () => {
     const env = await signRecord(alice, fields());
     const broken: SignedEnvelope = { ...env, body: new Uint8Array([0xff, 0xff, 0xff]) };
     expect(reason(() => openRecord(broken, rules(), NOW))).toBe('malformed');
-    expect(reason(() => openRecord({ ...env, signer: new Uint8Array(31) }, rules(), NOW))).toBe('malformed');
+    expect(reason(() => openRecord({ ...env, signer: new Uint8Array(31) }, rules(), NOW))).toBe(
+      'malformed',
+    );
   });
 
   it('validates presence records: publisher, peer, network and seq must match', async () => {
@@ -115,9 +121,15 @@ describe('records', () => {
     expect(openRecord(ok, rules(), NOW).seq).toBe(9);
     const byMallory = await signRecord(mallory, fields({ key, value: presence(), seq: 9 }));
     expect(reason(() => openRecord(byMallory, rules(), NOW))).toBe('validator');
-    const seqMismatch = await signRecord(alice, fields({ key, value: presence({ seq: 8 }), seq: 9 }));
+    const seqMismatch = await signRecord(
+      alice,
+      fields({ key, value: presence({ seq: 8 }), seq: 9 }),
+    );
     expect(reason(() => openRecord(seqMismatch, rules(), NOW))).toBe('validator');
-    const otherNet = await signRecord(alice, fields({ key, value: presence({ networkId: NETWORK_B }), seq: 9 }));
+    const otherNet = await signRecord(
+      alice,
+      fields({ key, value: presence({ networkId: NETWORK_B }), seq: 9 }),
+    );
     expect(reason(() => openRecord(otherNet, rules(), NOW))).toBe('validator');
     const garbage = await signRecord(alice, fields({ key, value: new Uint8Array([0xff]), seq: 9 }));
     expect(reason(() => openRecord(garbage, rules(), NOW))).toBe('validator');

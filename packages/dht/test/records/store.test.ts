@@ -11,7 +11,12 @@ import { NETWORK_A, NETWORK_B, identity, rules } from '../support/fixtures.js';
 const alice = identity();
 const bob = identity();
 
-const QUOTAS: RecordQuotas = { maxRecordsPerPeer: 3, maxBytesPerPeer: 10_000, maxRecords: 5, maxBytes: 100_000 };
+const QUOTAS: RecordQuotas = {
+  maxRecordsPerPeer: 3,
+  maxBytesPerPeer: 10_000,
+  maxRecords: 5,
+  maxBytes: 100_000,
+};
 
 let clock: ManualClock;
 let store: Store;
@@ -100,9 +105,15 @@ describe('RecordStore', () => {
   });
 
   it('holds a per-peer byte quota and the node-wide quotas', async () => {
-    const rs = new RecordStore(store, NETWORK_A, clock, { ...QUOTAS, maxBytesPerPeer: 500, maxRecordsPerPeer: 10 });
+    const rs = new RecordStore(store, NETWORK_A, clock, {
+      ...QUOTAS,
+      maxBytesPerPeer: 500,
+      maxRecordsPerPeer: 10,
+    });
     await rs.put(await record(alice, 'a', 1, new Uint8Array(150)), 'p');
-    await expect(rs.put(await record(alice, 'b', 1, new Uint8Array(150)), 'p')).rejects.toThrow(QuotaExceededError);
+    await expect(rs.put(await record(alice, 'b', 1, new Uint8Array(150)), 'p')).rejects.toThrow(
+      QuotaExceededError,
+    );
     const all = new RecordStore(store, NETWORK_B, clock, { ...QUOTAS, maxRecordsPerPeer: 100 });
     for (let i = 0; i < 5; i++) {
       const env = await signRecord(alice, {
@@ -123,9 +134,9 @@ describe('RecordStore', () => {
       expiresAtMs: clock.now() + 60_000,
       networkId: NETWORK_B,
     });
-    await expect(all.put(openRecord(sixth, rules({ networkId: NETWORK_B }), clock.now()), 'p9')).rejects.toThrow(
-      QuotaExceededError,
-    );
+    await expect(
+      all.put(openRecord(sixth, rules({ networkId: NETWORK_B }), clock.now()), 'p9'),
+    ).rejects.toThrow(QuotaExceededError);
     // Own records are not subject to per-peer quotas.
     expect(await rs.put(await record(alice, 'c', 1, new Uint8Array(150)), SELF)).toBe('stored');
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { createManualClock, createSeededRng, parseAddress, type Address, type PeerId } from '@detr/interface';
+import {
+  createManualClock,
+  createSeededRng,
+  parseAddress,
+  type Address,
+  type PeerId,
+} from '@detr/interface';
 import { commonPrefixLength, compareDistance, kadIdOfPeer } from '../../src/keys.js';
 import { RoutingTable, type Contact, type RoutingTableOptions } from '../../src/routing/table.js';
 import { isLoopback, subnetOf } from '../../src/routing/subnet.js';
@@ -70,7 +76,9 @@ describe('RoutingTable', () => {
     for (let i = 0; i < 50; i++) {
       const target = rng.bytes(32);
       const want = [...all].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, 20);
-      expect(t.closest(target, 20).map((c) => c.peer.toString())).toEqual(want.map((c) => c.peer.toString()));
+      expect(t.closest(target, 20).map((c) => c.peer.toString())).toEqual(
+        want.map((c) => c.peer.toString()),
+      );
     }
     expect(t.closest(selfId, 0)).toEqual([]);
   });
@@ -95,7 +103,9 @@ describe('RoutingTable', () => {
     expect(fresh.size).toBe(2);
     expect(subnetOf(parseAddress('/ip4/203.0.113.9/tcp/1'))).toBe('4:203.0.113');
 
-    const wide = table({ diversity: { maxPerSubnetPerBucket: 2, maxPerSubnet: 1000, limitLoopback: false } }).t;
+    const wide = table({
+      diversity: { maxPerSubnetPerBucket: 2, maxPerSubnet: 1000, limitLoopback: false },
+    }).t;
     for (let i = 0; i < 200; i++) {
       const a = parseAddress(`/ip4/198.51.100.${(i % 250) + 1}/tcp/4001`);
       wide.confirm(peers[i]!, [a], a);
@@ -121,11 +131,14 @@ describe('RoutingTable', () => {
     expect(isLoopback(parseAddress('/ip4/10.0.0.1/tcp/1'))).toBe(false);
     const { t } = table();
     for (let i = 0; i < 10; i++) expect(t.confirm(peers[i]!, [lo], lo)).toBe('added');
-    const strict = table({ diversity: { maxPerSubnetPerBucket: 2, maxPerSubnet: 3, limitLoopback: true } }).t;
+    const strict = table({
+      diversity: { maxPerSubnetPerBucket: 2, maxPerSubnet: 3, limitLoopback: true },
+    }).t;
     for (let i = 0; i < 10; i++) strict.confirm(peers[i]!, [lo], lo);
     expect(strict.size).toBe(2); // one bucket so far: 2 per /24
     const off = table({ diversity: false }).t;
-    for (let i = 0; i < 10; i++) off.confirm(peers[i]!, [uniqueAddr()], parseAddress('/ip4/192.0.2.1/tcp/1'));
+    for (let i = 0; i < 10; i++)
+      off.confirm(peers[i]!, [uniqueAddr()], parseAddress('/ip4/192.0.2.1/tcp/1'));
     expect(off.size).toBe(10);
   });
 
@@ -160,7 +173,9 @@ describe('RoutingTable', () => {
     await flush();
     expect(t.get(pinged.peer)).toBeUndefined();
     expect(t.get(candidate)).toBeDefined();
-    expect(h.removed.some(([c, why]) => c.peer.equals(pinged.peer) && why === 'unresponsive')).toBe(true);
+    expect(h.removed.some(([c, why]) => c.peer.equals(pinged.peer) && why === 'unresponsive')).toBe(
+      true,
+    );
     expect(t.stats.evicted).toBe(1);
   });
 

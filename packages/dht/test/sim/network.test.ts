@@ -6,7 +6,12 @@ import { createSimClock } from '../../src/sim/clock.js';
 import { createSimNetwork } from '../../src/sim/network.js';
 import { identity } from '../support/fixtures.js';
 
-const ping = (id = 1): DhtRequest => ({ requestId: id, senderAddresses: [], body: 'ping', ping: {} });
+const ping = (id = 1): DhtRequest => ({
+  requestId: id,
+  senderAddresses: [],
+  body: 'ping',
+  ping: {},
+});
 
 describe('SimClock', () => {
   it('runs timers in order and lets promise chains settle between instants', async () => {
@@ -54,7 +59,9 @@ describe('SimNetwork', () => {
     for (const encode of [false, true]) {
       const { clock, net, a, b, bAddr, ea } = setup(0, encode);
       const start = clock.now();
-      const reply = await clock.runUntil(ea.request({ peer: b, addresses: [bAddr] }, ping(), { timeoutMs: 1000 }));
+      const reply = await clock.runUntil(
+        ea.request({ peer: b, addresses: [bAddr] }, ping(), { timeoutMs: 1000 }),
+      );
       expect(reply.peer.equals(b)).toBe(true);
       expect(reply.response.error).toBe(a.toString());
       expect(clock.now() - start).toBeGreaterThanOrEqual(10); // two one-way latencies of ≥ 5 ms
@@ -71,16 +78,24 @@ describe('SimNetwork', () => {
       clock.runUntil(ea.request({ peer: b, addresses: [bAddr] }, ping(), { timeoutMs: 500 })),
     ).rejects.toThrow(DhtTimeoutError);
     await expect(
-      clock.runUntil(ea.request({ addresses: [parseAddress('/ip4/10.9.9.9/tcp/1')] }, ping(), { timeoutMs: 500 })),
+      clock.runUntil(
+        ea.request({ addresses: [parseAddress('/ip4/10.9.9.9/tcp/1')] }, ping(), {
+          timeoutMs: 500,
+        }),
+      ),
     ).rejects.toThrow(DhtTimeoutError);
     const other = setup();
     const stranger = identity().peerId;
     await expect(
-      other.clock.runUntil(other.ea.request({ peer: stranger, addresses: [other.bAddr] }, ping(), { timeoutMs: 500 })),
+      other.clock.runUntil(
+        other.ea.request({ peer: stranger, addresses: [other.bAddr] }, ping(), { timeoutMs: 500 }),
+      ),
     ).rejects.toThrow(DhtUnreachableError);
     const lossy = setup(1);
     await expect(
-      lossy.clock.runUntil(lossy.ea.request({ peer: lossy.b, addresses: [lossy.bAddr] }, ping(), { timeoutMs: 500 })),
+      lossy.clock.runUntil(
+        lossy.ea.request({ peer: lossy.b, addresses: [lossy.bAddr] }, ping(), { timeoutMs: 500 }),
+      ),
     ).rejects.toThrow(DhtTimeoutError);
     expect(lossy.net.stats.lost).toBe(1);
     expect(() => lossy.net.endpoint(identity().peerId, lossy.bAddr)).toThrow(/taken/);

@@ -45,7 +45,10 @@ export interface Penalty {
 }
 
 /** A PeerReporter that records every call. */
-export function recordingReporter(): PeerReporter & { penalties: Penalty[]; of(peer: PeerId): Penalty[] } {
+export function recordingReporter(): PeerReporter & {
+  penalties: Penalty[];
+  of(peer: PeerId): Penalty[];
+} {
   const penalties: Penalty[] = [];
   return {
     penalties,
