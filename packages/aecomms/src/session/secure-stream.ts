@@ -123,7 +123,9 @@ class SecureStream extends Duplex {
     }
     socket.uncork();
     if (ok) {
-      callback();
+      // Complete on the next tick rather than now: writes made in the same tick queue up and reach
+      // _writev together, so they are sealed as one message (one AEAD call, one writev).
+      process.nextTick(callback);
       return;
     }
     const cleanup = (): void => {
@@ -241,9 +243,10 @@ class SecureStream extends Duplex {
 
 /**
  * Wraps an underlying byte stream and an established {@link SecureSession} into a Duplex of
- * plaintext, with backpressure in both directions. Writes coalesce: writes queued while the
- * underlying stream is busy (or between `cork()` and `uncork()`) are sealed into as few messages
- * as possible. `end()` sends an authenticated end-of-stream marker; an underlying EOF without it
+ * plaintext, with backpressure in both directions. Writes coalesce: the first write is sealed
+ * and sent at once; writes made while it completes (the rest of the same tick), while the
+ * underlying stream is busy, or between `cork()` and `uncork()` are sealed together into as few
+ * messages as possible (each ≤ 65,519 bytes). `end()` sends an authenticated end-of-stream marker; an underlying EOF without it
  * destroys the stream with {@link TruncatedStreamError}. Any authentication failure destroys both
  * streams with the typed error. Destroying the secure stream destroys the underlying one.
  *
