@@ -38,6 +38,7 @@ import {
 import { createReplicatedKv } from './kv.js';
 import { createOffline, type Offline } from './offline.js';
 import { createInterimTcp } from './interim-tcp.js';
+import { createMdnsDiscovery, type MdnsDiscovery, type MdnsFactory } from './mdns.js';
 import type { ConnectionManager, DhtPort } from './ports.js';
 import {
   issueToken,
@@ -66,6 +67,8 @@ export interface NodeComponents {
   dht?: DhtPort;
   clock?: Clock;
   logger?: Logger;
+  /** multicast-dns replacement (tests). */
+  mdnsFactory?: MdnsFactory;
 }
 
 /** What a node is created with. */
@@ -184,11 +187,12 @@ class Node implements DetrNode {
   private running = false;
   private offs: Array<() => void> = [];
   private fetchTimer: NodeJS.Timeout | undefined;
+  private mdns: MdnsDiscovery | undefined;
   private announceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly init: NodeInit,
-    components: NodeComponents,
+    private readonly components: NodeComponents,
   ) {
     this.config =
       'node' in (init.config ?? {}) && Object.isFrozen(init.config)
@@ -440,6 +444,7 @@ class Node implements DetrNode {
         this.log.warn({ err: String(err), address: text }, 'bootstrap failed'),
       );
     }
+    if (opt<boolean>(this.config, 'node', 'mdns')) this.startMdns();
     this.fetchTimer = setInterval(() => void this.fetchOffline().catch(() => {}), 60_000);
     this.fetchTimer.unref();
     this.announceTimer = setInterval(
@@ -486,6 +491,45 @@ class Node implements DetrNode {
     }
   }
 
+  private startMdns(): void {
+    this.mdns = createMdnsDiscovery({
+      networkId: this.init.network?.id ?? '00'.repeat(32),
+      peerId: this.peerId.toString(),
+      addresses: () => this.addresses(),
+      interface: opt<string>(this.config, 'node', 'mdns_interface'),
+      port: opt<number>(this.config, 'node', 'mdns_port'),
+      logger: this.log,
+      ...(this.components.mdnsFactory !== undefined
+        ? { factory: this.components.mdnsFactory }
+        : {}),
+      onPeer: (text, addresses) => {
+        let peer: PeerId;
+        try {
+          peer = peerIdFromString(text);
+        } catch {
+          return;
+        }
+        if (this.connections.connections(peer).length > 0 || this.dpeers.isBanned(peer)) return;
+        for (const a of addresses) this.connections.addAddress(peer, a);
+        this.dpeers.addAddresses(peer, addresses, 'mdns');
+        this.events.emit('peer:discovered', {
+          peer,
+          addresses: addresses.map(String),
+          source: 'mdns',
+        });
+        void this.connections.dial(peer).catch(() => {});
+      },
+      onLost: (text) => {
+        try {
+          this.events.emit('peer:lost', { peer: peerIdFromString(text) });
+        } catch {
+          // malformed id: ignore
+        }
+      },
+    });
+    this.mdns.start();
+  }
+
   /** Closes connections of peers whose token is revoked now. */
   private cutRevoked(): void {
     const revoked = this.revocations?.revoked;
@@ -506,6 +550,8 @@ class Node implements DetrNode {
     if (this.announceTimer !== undefined) clearInterval(this.announceTimer);
     if (this.offlineFetchTimer !== undefined) clearTimeout(this.offlineFetchTimer);
     this.offlineFetchTimer = undefined;
+    await this.mdns?.stop();
+    this.mdns = undefined;
     this.pubsub.stop();
     await this.messaging.stop();
     await this.kv.stop();

@@ -3,6 +3,8 @@ import { createIdentity } from '@detr/aecomms';
 import { createNode, type DetrNode } from '../src/node.js';
 import { createNetwork, encodeJoin, decodeJoin, issueToken } from '../src/networks.js';
 import { PeerUnreachableError } from '../src/errors.js';
+import { EventEmitter } from 'node:events';
+import { createMdnsDiscovery, type MdnsFactory } from '../src/mdns.js';
 import { until } from './support.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -106,4 +108,86 @@ describe('createNode over the interim TCP connection manager', () => {
     expect(await b.fetchOffline()).toBe(0);
     expect(got.length).toBe(1);
   }, 60_000);
+});
+
+/**
+ * An in-process stand-in for the multicast group: this machine's loopback has no MULTICAST flag,
+ * so real multicast-dns sockets on 127.0.0.1 never hear each other here.
+ */
+function mdnsBus(): MdnsFactory {
+  const members = new Set<EventEmitter>();
+  const broadcast = (event: string, packet: unknown): void => {
+    setImmediate(() => {
+      for (const m of members) m.emit(event, packet);
+    });
+  };
+  return () => {
+    const e = new EventEmitter();
+    members.add(e);
+    return {
+      on: (ev: string, fn: (...args: never[]) => void) =>
+        e.on(ev, fn as (...args: unknown[]) => void),
+      query: (q: unknown) => broadcast('query', q),
+      respond: (r: unknown, cb?: () => void) => {
+        broadcast('response', r);
+        cb?.();
+      },
+      destroy: (cb?: () => void) => {
+        members.delete(e);
+        cb?.();
+      },
+    };
+  };
+}
+
+describe('mDNS discovery', () => {
+  it('two nodes find each other, connect, and see the goodbye', async () => {
+    const bus = mdnsBus();
+    const admin = createIdentity();
+    const network = createNetwork(admin, 'lan');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const config = {
+      ...fast,
+      node: { ...fast.node, mdns: true, mdns_port: port, mdns_interface: '127.0.0.1' },
+    };
+    const mk = (): DetrNode => {
+      const identity = createIdentity();
+      const n = createNode(
+        { config, network, token: issueToken(admin, network, identity.peerId).token },
+        { identity, mdnsFactory: bus },
+      );
+      nodes.push(n);
+      return n;
+    };
+    const a = mk();
+    const b = mk();
+    const discovered: string[] = [];
+    const lost: string[] = [];
+    a.on('peer:discovered', (e) => discovered.push(e.peer.toString()));
+    a.on('peer:lost', (e) => lost.push(e.peer.toString()));
+    await a.start();
+    await b.start();
+    await until(() => a.peers().length === 1, 15_000, 'mdns connection');
+    expect(a.peers()[0]!.peer).toBe(b.peerId.toString());
+    await b.stop();
+    await until(() => lost.includes(b.peerId.toString()), 10_000, 'goodbye');
+    expect(discovered).toContain(b.peerId.toString());
+  }, 30_000);
+});
+
+describe('mDNS with real multicast-dns sockets', () => {
+  it('binds to 127.0.0.1, answers and stops cleanly (goodbye sent, socket closed)', async () => {
+    const d = createMdnsDiscovery({
+      networkId: 'ab'.repeat(32),
+      peerId: 'dself',
+      addresses: () => ['/ip4/127.0.0.1/tcp/1'],
+      port: 20_000 + Math.floor(Math.random() * 20_000),
+      onPeer: () => {},
+      onLost: () => {},
+    });
+    d.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await d.stop();
+    await d.stop();
+  });
 });

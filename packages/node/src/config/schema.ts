@@ -302,6 +302,14 @@ export const SCHEMA: Record<SectionName, readonly OptionSpec[]> = {
       doc: 'Interface address mDNS binds and sends on.',
     },
     {
+      key: 'mdns_port',
+      kind: 'int',
+      default: 5353,
+      min: 1,
+      max: 65_535,
+      doc: 'UDP port of mDNS (5353 on a real LAN; another one isolates test networks).',
+    },
+    {
       key: 'max_message_bytes',
       kind: 'int',
       default: 1024 * 1024 - 1024,
