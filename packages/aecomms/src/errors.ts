@@ -19,7 +19,7 @@ export type HandshakeFailureReason =
   | 'noise'
   /** The identity key's signature over the Noise static key did not verify. */
   | 'identity-signature'
-  /** The remote authenticated as a PeerId other than `expectedPeer`. */
+  /** The remote authenticated as a PeerId other than `expectedPeer`, or as our own identity. */
   | 'unexpected-peer'
   /** The `allowPeer` hook (connection gate) refused the remote identity. */
   | 'peer-refused'

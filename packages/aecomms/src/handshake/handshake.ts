@@ -203,6 +203,8 @@ async function checkRemote(
   if (o.expectedPeer !== undefined && !o.expectedPeer.equals(peer)) {
     throw new HandshakeError('unexpected-peer');
   }
+  // A connection to ourselves (or a reflection of our own identity) is never useful.
+  if (peer.equals(o.identity.peerId)) throw new HandshakeError('unexpected-peer');
   if (o.allowPeer !== undefined) {
     let allowed: boolean;
     try {

@@ -368,6 +368,17 @@ describe('performHandshake refuses, with a generic error and closed channels', (
     await Promise.all([closed(a), closed(b)]);
   });
 
+  it('a connection to ourselves is refused', async () => {
+    const net = createTestNetwork();
+    const alice = net.member();
+    const { i, r } = await runHandshake(
+      sideOptions(net, alice, 'initiator'),
+      sideOptions(net, alice, 'responder'),
+    );
+    expect(reasonOf(i)).toBe('unexpected-peer');
+    expect(r.ok).toBe(false);
+  });
+
   it('the connection gate (allowPeer) refuses a peer before the handshake completes', async () => {
     const net = createTestNetwork();
     const alice = net.member();
