@@ -70,7 +70,9 @@ function sessionFor(
     let body: SignalBody;
     if (s.kind === 'offer' || s.kind === 'answer') {
       const fingerprint = sdpFingerprint(s.sdp) ?? '';
-      body = { kind: s.kind, sdp: s.sdp, fingerprint, stage, nat: profile };
+      const sdp =
+        s.kind === 'offer' ? s.sdp.replace(/^a=setup:actpass$/gm, 'a=setup:active') : s.sdp;
+      body = { kind: s.kind, sdp, fingerprint, stage, nat: profile };
     } else if (s.kind === 'candidate') body = s;
     else body = { kind: 'end-of-candidates' };
     path.send(body).catch(onSendError);
@@ -144,9 +146,11 @@ export async function dialStrategy(
   });
   let lastError: Error | undefined;
   const callerAborted = (): boolean => options.signal?.aborted === true;
+  let retried = false;
   for (let i = 0; i < stages.length; i++) {
     const { stage, timeoutMs } = stages[i] as (typeof stages)[number];
     const more = i < stages.length - 1;
+    const stageStart = ctx.now();
     if (options.signal?.aborted === true)
       throw new AbortError(undefined, { cause: options.signal.reason });
     options.onStage?.(stage);
@@ -189,6 +193,16 @@ export async function dialStrategy(
       if (callerAborted()) throw new AbortError(undefined, { cause: options.signal?.reason });
       lastError = err as Error;
       ctx.logger.debug({ stage, err: lastError.message }, 'ICE stage failed');
+      // A stage that failed at once (ICE or DTLS reported failure within its first second, e.g.
+      // a DTLS role race) gets one more try before the strategy moves on.
+      if (
+        !retried &&
+        err instanceof IceFailedError &&
+        ctx.now() - stageStart < Math.min(1000, timeoutMs / 3)
+      ) {
+        retried = true;
+        i--;
+      }
     }
   }
   throw new IceFailedError(`every ICE stage failed: ${lastError?.message ?? 'none planned'}`, {

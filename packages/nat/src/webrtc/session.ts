@@ -112,6 +112,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
   let candidates = 0;
   let rejectedCandidates = 0;
   let haveRemote = false;
+  let localReady = false;
   const early: SessionSignal[] = [];
   const closeListeners: Array<(err?: Error) => void> = [];
   let settle: { resolve: (r: RtcSessionResult) => void; reject: (e: Error) => void } | undefined;
@@ -196,6 +197,9 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
 
   pc.onLocalDescription(
     guard((sdp: string, type: string) => {
+      // Our ICE transport exists once our description does: remote candidates can go in now.
+      localReady = true;
+      for (const e of early.splice(0)) apply(e);
       if (!trickle) return;
       if (type === 'offer' || type === 'answer') send({ kind: type, sdp });
     }),
@@ -235,13 +239,27 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
           throw new SignalingError('bad SDP');
         }
         haveRemote = true;
-        pc.setRemoteDescription(s.sdp, s.kind);
+        // Candidates inside a description (no trickle) are added one by one once our ICE
+        // transport exists: libdatachannel refuses them while it is still being created.
+        const mid = /^a=mid:(\S+)\r?$/m.exec(s.sdp)?.[1] ?? '0';
+        const inline: SessionSignal[] = [];
+        const stripped = s.sdp
+          .split('\n')
+          .filter((line) => {
+            const m = /^a=(candidate:.*?)\r?$/.exec(line);
+            if (m !== null) inline.push({ kind: 'candidate', candidate: m[1] as string, mid });
+            return m === null && !/^a=end-of-candidates\r?$/.test(line);
+          })
+          .join('\n');
+        if (inline.length > MAX_CANDIDATES) throw new SignalingError('too many candidates');
+        pc.setRemoteDescription(stripped, s.kind);
         if (init.role === 'answerer') makeChannel();
-        for (const e of early.splice(0)) apply(e);
+        early.unshift(...inline);
+        if (localReady) for (const e of early.splice(0)) apply(e);
         break;
       }
       case 'candidate':
-        if (!haveRemote) {
+        if (!haveRemote || !localReady) {
           if (early.length >= MAX_CANDIDATES) throw new SignalingError('too many candidates');
           early.push(s);
           return;

@@ -66,6 +66,8 @@ describe('staged strategy on loopback', () => {
     expect(n.stage).toBe('direct');
     expect(n.result.path).toBe('direct');
     expect(n.remoteProfile).toEqual(open);
+    // The offer asks for setup:active, so the offerer is the DTLS client (no lost ClientHello).
+    expect(n.result.pc.remoteDescription()?.sdp).toMatch(/^a=setup:passive\r?$/m);
     expect((await answers[0]!).remoteProfile).toEqual(symmetric);
   });
 
