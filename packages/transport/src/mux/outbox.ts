@@ -100,7 +100,11 @@ export class Outbox {
 
   readonly flush = (): void => {
     this.scheduled = false;
-    if (this.blocked || this.out.length === 0 || this.closed) return;
+    if (this.blocked || this.closed) return;
+    if (this.out.length === 0) {
+      this.releaseWriters();
+      return;
+    }
     const max = this.pipe.maxMessageBytes;
     const messages: Uint8Array[][] = [];
     let cur: Uint8Array[] = [];
@@ -128,10 +132,14 @@ export class Outbox {
       this.blocked = true;
       return;
     }
-    if (this.writers.length > 0) {
-      const writers = this.writers;
-      this.writers = [];
-      for (const cb of writers) cb();
-    }
+    this.releaseWriters();
   };
+
+  /** Lets waiting writers go on (nothing is queued and the pipe takes more). */
+  private releaseWriters(): void {
+    if (this.writers.length === 0) return;
+    const writers = this.writers;
+    this.writers = [];
+    for (const cb of writers) cb();
+  }
 }

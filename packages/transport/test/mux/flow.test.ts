@@ -86,6 +86,21 @@ describe('mux flow control', () => {
     expect(stalled.readableLength).toBeLessThanOrEqual(256 * 1024);
   });
 
+  it('writers waiting on a full send queue resume when the pipe drains (regression)', async () => {
+    pair = muxPair({
+      dialer: { sendBufferBytes: 16 * 1024, streamWindowBytes: 4 * 1024 * 1024 },
+      listener: { streamWindowBytes: 4 * 1024 * 1024 },
+      highWaterMark: 64 * 1024,
+      listenerRegistry: registry({ '/sink/1': (s) => void s.resume() }),
+    });
+    const s = await pair.dialer.newStream('/sink/1');
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 256; i++) {
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+    await new Promise<void>((resolve) => s.end(resolve));
+  });
+
   it('moves 8 MiB through one stream intact', async () => {
     pair = muxPair({ listenerRegistry: registry({ '/echo/1': (s) => void s.pipe(s) }) });
     const s = await pair.dialer.newStream('/echo/1');
