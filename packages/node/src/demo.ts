@@ -89,7 +89,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   };
   log(`detr demo: ${n} nodes on 127.0.0.1, network ${network.id.slice(0, 16)}…`);
   log(
-    '(transport: interim authenticated TCP and replicated store inside @detr/node until @detr/transport and @detr/dht land)',
+    '(connections: @detr/transport TCP with Noise XX, token check and mux; records: the interim replicated store of @detr/node)',
   );
   try {
     // 1. start

@@ -3,7 +3,13 @@
 // the local copy or asks connected peers. Records carry a TTL and are bounded in size and count.
 // It gives the node's `dht.put/get`, presence (announce/findPeer) and offline mailboxes a working
 // backend on small networks; it is not Kademlia.
-import { parseAddress, type AbortOptions, type Address, type PeerId } from '@detr/interface';
+import {
+  parseAddress,
+  withPeer,
+  type AbortOptions,
+  type Address,
+  type PeerId,
+} from '@detr/interface';
 import type { DhtPort } from './ports.js';
 import type { Services } from './services.js';
 import type { ConnectionManager } from './ports.js';
@@ -195,7 +201,10 @@ export function createReplicatedKv(
       return best === undefined || best.value.length === 0 ? undefined : best.value;
     },
     async announce(options: AbortOptions = {}): Promise<void> {
-      const addrs = c.connections.addresses().map((a) => a.toString());
+      const self = c.self.toString();
+      const addrs = c.connections
+        .addresses()
+        .map((a) => (a.peer === undefined ? withPeer(a, self) : a).toString());
       await kv.put(presenceKey(c.self), new TextEncoder().encode(JSON.stringify(addrs)), {
         ttlSec: 600,
         ...options,

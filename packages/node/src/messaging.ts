@@ -2,6 +2,7 @@
 // and peer carries MsgData frames; acknowledged messages get per-peer sequence numbers, are kept
 // in a persisted outbox until the receiver's MsgAck, and are sent again on every reconnect and
 // every `retransmitIntervalMs`. The receiver drops duplicates by sequence number.
+import { setMaxListeners } from 'node:events';
 import {
   AbortError,
   ClosedError,
@@ -195,6 +196,8 @@ class MessagingImpl implements Messaging {
     if (this.running) return Promise.resolve();
     this.running = true;
     this.shutdown = new AbortController();
+    // Every in-flight call listens on it (through AbortSignal.any): no listener limit.
+    setMaxListeners(0, this.shutdown.signal);
     this.c.connections.handle(MSG_PROTOCOL, (stream, conn) => this.onInbound(stream, conn));
     this.offConnect = this.c.connections.on('connection:open', (conn) => {
       const st = this.out.get(conn.remotePeer.toString());

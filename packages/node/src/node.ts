@@ -1,7 +1,9 @@
 // createNode: every package composed into one node, started and stopped as one.
 import { EventEmitter } from 'node:events';
 import {
+  AbortError,
   noopLogger,
+  withPeer,
   parseAddress,
   systemClock,
   type AbortOptions,
@@ -11,7 +13,13 @@ import {
   type Logger,
   type PeerId,
 } from '@detr/interface';
-import { createIdentity, peerIdFromBytes, peerIdFromString, type Identity } from '@detr/aecomms';
+import {
+  createIdentity,
+  peerIdFromBytes,
+  peerIdFromString,
+  type Identity,
+  type TokenVerifier,
+} from '@detr/aecomms';
 import { createMemoryStore, type Store } from '@detr/stored';
 import { createInboundLimiter, createScheduler, type Scheduler } from '@detr/fluent';
 import { createDpeers, type Dpeers } from '@detr/dpeers';
@@ -38,6 +46,7 @@ import {
 import { createReplicatedKv } from './kv.js';
 import { createOffline, type Offline } from './offline.js';
 import { createInterimTcp } from './interim-tcp.js';
+import { createDetrStack } from './wiring.js';
 import { createMdnsDiscovery, type MdnsDiscovery, type MdnsFactory } from './mdns.js';
 import type { ConnectionManager, DhtPort } from './ports.js';
 import {
@@ -49,6 +58,7 @@ import {
   type Revocations,
 } from './networks.js';
 import { InvalidTokenError, PeerUnreachableError } from './errors.js';
+import { SignedEnvelope } from '@detr/protocol';
 
 /** Events of a node, with their payload. */
 export interface NodeEvents {
@@ -180,6 +190,8 @@ class Node implements DetrNode {
   private readonly routed: ConnectionManager;
   private revocations: Revocations | undefined;
   private handshakeFailures = 0;
+  /** The transport's token verifier (detr stack): revocations are installed in it. */
+  private tokenVerifier: TokenVerifier | undefined;
   /** Token id each authenticated peer presented, to cut it when the token is revoked. */
   private readonly peerTokens = new Map<string, string>();
   private dhtLookups = 0;
@@ -221,9 +233,33 @@ class Node implements DetrNode {
       },
     );
     const networkId = init.network?.id ?? '00'.repeat(32);
-    this.connections =
-      components.connections ??
-      createInterimTcp(
+    const stack = opt<string>(cfg, 'transport', 'stack');
+    if (components.connections !== undefined) {
+      this.connections = components.connections;
+    } else if (stack === 'detr' && init.network !== undefined && init.insecureNoTokens !== true) {
+      const built = createDetrStack({
+        identity: this.identity,
+        network: init.network,
+        token: init.token ?? '',
+        ...(init.revocations !== undefined ? { revocations: init.revocations } : {}),
+        dpeers: this.dpeers,
+        reporter: {
+          penalize: (peer, reason, weight) => {
+            if (reason === 'handshake-failed') this.handshakeFailures++;
+            this.dpeers.penalize(peer, reason, weight);
+          },
+          reward: (peer, reason, weight) => this.dpeers.reward(peer, reason, weight),
+        },
+        clock: this.clock,
+        logger: this.log,
+        listen: opt<readonly string[]>(cfg, 'transport', 'listen'),
+        dialTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
+        clockSkewMs: opt<number>(cfg, 'aecomms', 'token_clock_skew_ms'),
+      });
+      this.connections = built.connections;
+      this.tokenVerifier = built.tokens;
+    } else {
+      this.connections = createInterimTcp(
         {
           identity: this.identity,
           peerIdFromString,
@@ -240,6 +276,7 @@ class Node implements DetrNode {
           handshakeTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
         },
       );
+    }
     this.routed = this.resolvingDialer(this.connections);
     this.scheduler = createScheduler(
       { clock: this.clock, logger: this.log },
@@ -353,8 +390,7 @@ class Node implements DetrNode {
       try {
         return await cm.dial(target, options);
       } catch (err) {
-        if ('transport' in target || !(err instanceof PeerUnreachableError) || !this.running)
-          throw err;
+        if ('transport' in target || err instanceof AbortError || !this.running) throw err;
         this.dhtLookups++;
         const found = await this.kv.findPeer(target, options).catch(() => undefined);
         if (found === undefined || found.length === 0) throw err;
@@ -439,11 +475,7 @@ class Node implements DetrNode {
     this.pubsub.start();
     this.pubsub.subscribe(REVOCATION_TOPIC, (m) => this.onRevocations(m.data));
     this.running = true;
-    for (const text of opt<readonly string[]>(this.config, 'dht', 'bootstrap')) {
-      void this.connect(text).catch((err: unknown) =>
-        this.log.warn({ err: String(err), address: text }, 'bootstrap failed'),
-      );
-    }
+    this.connectBootstrap();
     if (opt<boolean>(this.config, 'node', 'mdns')) this.startMdns();
     this.fetchTimer = setInterval(() => void this.fetchOffline().catch(() => {}), 60_000);
     this.fetchTimer.unref();
@@ -530,10 +562,39 @@ class Node implements DetrNode {
     this.mdns.start();
   }
 
+  /**
+   * Connects to the bootstrap list; bootstrap peers are kept alive (the connection manager
+   * redials them with backoff when it supports it).
+   */
+  private connectBootstrap(): void {
+    for (const text of opt<readonly string[]>(this.config, 'dht', 'bootstrap')) {
+      void this.connect(text).then(
+        (peer) => (this.connections as { keepAlive?: (p: PeerId) => void }).keepAlive?.(peer),
+        (err: unknown) => this.log.warn({ err: String(err), address: text }, 'bootstrap failed'),
+      );
+    }
+  }
+
   /** Closes connections of peers whose token is revoked now. */
   private cutRevoked(): void {
     const revoked = this.revocations?.revoked;
     if (revoked === undefined) return;
+    if (this.tokenVerifier !== undefined && this.revocations !== undefined) {
+      try {
+        this.tokenVerifier.updateRevocationList(
+          SignedEnvelope.decode(new Uint8Array(Buffer.from(this.revocations.text, 'base64url'))),
+        );
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'revocation list refused by the transport');
+      }
+      // The transport does not tell which token a connection presented: close them all; members
+      // reconnect on demand, revoked peers are refused at their next handshake.
+      for (const c of this.connections.connections()) void c.close().catch(() => c.abort());
+      setTimeout(() => {
+        if (this.running) this.connectBootstrap();
+      }, 500).unref();
+      return;
+    }
     for (const c of this.connections.connections()) {
       const id = this.peerTokens.get(c.remotePeer.toString());
       if (id !== undefined && revoked.has(id)) {
@@ -557,6 +618,13 @@ class Node implements DetrNode {
     await this.kv.stop();
     this.services.stop();
     for (const off of this.offs.splice(0)) off();
+    // Close connections one by one, each with its own time limit (the transport's manager shares
+    // one signal over all of them at stop, which trips Node's listener-leak warning past 10).
+    await Promise.all(
+      this.connections
+        .connections()
+        .map((c) => c.close({ signal: AbortSignal.timeout(5000) }).catch(() => c.abort())),
+    );
     await this.connections.stop();
     await this.scheduler.stop();
     await this.dpeers.stop();
@@ -564,7 +632,10 @@ class Node implements DetrNode {
   }
 
   addresses(): string[] {
-    return this.connections.addresses().map((a) => a.toString());
+    const self = this.peerId.toString();
+    return this.connections
+      .addresses()
+      .map((a) => (a.peer === undefined ? withPeer(a, self) : a).toString());
   }
 
   send(
@@ -619,7 +690,13 @@ class Node implements DetrNode {
       const found = await this.kv.findPeer(t, options).catch(() => undefined);
       for (const a of found ?? []) this.connections.addAddress(t, a);
     }
-    const conn = await this.connections.dial(t, options);
+    let conn: Connection;
+    try {
+      conn = await this.connections.dial(t, options);
+    } catch (err) {
+      if (err instanceof AbortError || err instanceof PeerUnreachableError) throw err;
+      throw new PeerUnreachableError(t.toString(), { cause: err });
+    }
     if ('transport' in t && t.peer === undefined) {
       this.events.emit('peer:discovered', {
         peer: conn.remotePeer,

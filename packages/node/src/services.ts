@@ -1,6 +1,7 @@
 // Services (/detr/svc/1): request/response by service name, one stream per request. A request
 // to a peer with no direct route is forwarded by a connected peer (the `detr.forward` service)
 // that has a connection to the target.
+import { setMaxListeners } from 'node:events';
 import {
   AbortError,
   ClosedError,
@@ -156,6 +157,8 @@ class ServicesImpl implements Services {
     if (this.running) return;
     this.running = true;
     this.shutdown = new AbortController();
+    // Every in-flight call listens on it (through AbortSignal.any): no listener limit.
+    setMaxListeners(0, this.shutdown.signal);
     this.c.connections.handle(SVC_PROTOCOL, (s, conn) => this.onInbound(s, conn));
     if (this.init.relay !== false)
       this.handlers.set(FORWARD_SERVICE, (d, ctx) => this.forward(d, ctx));

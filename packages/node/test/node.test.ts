@@ -15,12 +15,13 @@ afterEach(async () => {
   for (const n of nodes.splice(0)) await n.stop();
 });
 
-const fast = {
+const base = {
   node: { gossip_heartbeat_ms: 50, retransmit_interval_ms: 100, log_level: 'silent' },
   transport: { listen: ['/ip4/127.0.0.1/tcp/0'], connection_timeout_ms: 5000 },
 };
 
-describe('createNode over the interim TCP connection manager', () => {
+describe.each(['detr', 'interim'])('createNode over the %s connection stack', (stack) => {
+  const fast = { ...base, transport: { ...base.transport, stack } };
   const admin = createIdentity();
   const network = createNetwork(admin, 'test');
 
@@ -56,7 +57,9 @@ describe('createNode over the interim TCP connection manager', () => {
     await until(() => got.length === 1);
     // c has no valid token: b refuses it.
     await expect(c.connect(b.addresses()[0]!)).rejects.toBeInstanceOf(PeerUnreachableError);
-    expect(b.status().handshakeFailures).toBeGreaterThanOrEqual(1);
+    // The interim stack counts refused handshakes itself; @detr/transport's TCP transport does
+    // not report them to the PeerReporter (only its QUIC transport does), so detr counts none.
+    if (stack === 'interim') expect(b.status().handshakeFailures).toBeGreaterThanOrEqual(1);
     // DHT put/get and presence through the interim replicated store.
     await a.dht.put(enc('k'), enc('v'));
     expect(dec((await b.dht.get(enc('k')))!)).toBe('v');
@@ -147,8 +150,8 @@ describe('mDNS discovery', () => {
     const network = createNetwork(admin, 'lan');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const config = {
-      ...fast,
-      node: { ...fast.node, mdns: true, mdns_port: port, mdns_interface: '127.0.0.1' },
+      ...base,
+      node: { ...base.node, mdns: true, mdns_port: port, mdns_interface: '127.0.0.1' },
     };
     const mk = (): DetrNode => {
       const identity = createIdentity();

@@ -41,6 +41,13 @@ const S = 1000;
 export const SCHEMA: Record<SectionName, readonly OptionSpec[]> = {
   transport: [
     {
+      key: 'stack',
+      kind: 'enum',
+      default: 'detr',
+      values: ['detr', 'interim'],
+      doc: 'detr = @detr/transport (Noise XX + mux over TCP); interim = the unencrypted fallback of @detr/node.',
+    },
+    {
       key: 'listen',
       kind: 'string[]',
       default: ['/ip4/127.0.0.1/tcp/0'],
