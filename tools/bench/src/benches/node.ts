@@ -197,7 +197,7 @@ const bench: Benchmark = {
     'detr node: send latency (fire-and-forget, acknowledged), request round trip, pub/sub delivery beside js-libp2p gossipsub',
   async run(ctx) {
     ctx.note(
-      'detr node over its interim TCP connection manager (not encrypted; @detr/transport not landed yet)',
+      'detr nodes on @detr/transport TCP (Noise XX + mux); DHT records through the interim replicated store',
     );
     const p2p = await detrPointToPoint(ctx.quick);
     ctx.figure('node.send.p50', pct(p2p.ff, 50) * 1000, 'us');
