@@ -88,7 +88,7 @@ export async function upgrade(
     // (an initial ping) says it accepted us; a refusal closes the socket instead.
     try {
       await bounded(
-        conn.ready,
+        conn.ready(),
         {
           signal: options.signal,
           clock: c.clock,

@@ -26,7 +26,7 @@ import {
 } from '@detr/interface';
 import type { MessageInitByType } from '@detr/protocol';
 import { MessageType, MuxErrorCode, encodeDataHeader, encodeFrame } from '@detr/protocol';
-import type { MessagePipe } from '../pipe.js';
+import type { MessagePipe, PipeHandlers } from '../pipe.js';
 import { checkProtocolName } from '../protocol-name.js';
 import { InboundFrames } from './inbound.js';
 import { Keepalive } from './keepalive.js';
@@ -99,8 +99,9 @@ export class MuxConnection implements Connection, StreamOwner {
   private readonly closeListeners: Array<(err?: Error) => void> = [];
   private closeError: Error | undefined;
   /** Resolves on the first frame from the remote: it accepted the connection. */
-  readonly ready: Promise<void>;
-  private readyDone: ((err?: Error) => void) | undefined;
+  /** A frame arrived from the remote (it accepted the connection). */
+  private heard = false;
+  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> | undefined;
 
   constructor(components: MuxComponents, info: MuxConnectionInfo, settings: MuxSettings) {
     this.c = components;
@@ -134,10 +135,6 @@ export class MuxConnection implements Connection, StreamOwner {
       () => this.fail(new TimeoutError('Keepalive: the remote did not answer in time'), 'timeout'),
     );
     this.inbound = new InboundFrames(this, info.version, components.pipe.maxMessageBytes);
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.readyDone = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.ready.catch(() => {});
   }
 
   /** Test and benchmark counters. */
@@ -147,14 +144,21 @@ export class MuxConnection implements Connection, StreamOwner {
 
   /** Starts reading, keepalive and the idle timer. */
   start(): void {
-    this.c.pipe.start({
-      onMessage: (m) => this.inbound.push(m),
-      onDrain: () => this.outbox.drained(),
-      onEnd: () => this.onRemoteEnd(),
-      onError: (err, penalty) => this.fail(err, penalty),
-    });
+    this.c.pipe.start(new PipeEvents(this, this.inbound, this.outbox));
     this.keepalive.start();
     this.armIdle();
+  }
+
+  /**
+   * Resolves once the remote sent its first frame: it accepted the connection (a listener that
+   * refuses our token closes instead). Rejects if the connection closes first.
+   */
+  ready(): Promise<void> {
+    if (this.heard) return Promise.resolve();
+    if (this.status === 'closed') {
+      return Promise.reject(this.closeError ?? new ClosedError('The connection closed'));
+    }
+    return new Promise((resolve, reject) => (this.readyWaiters ??= []).push({ resolve, reject }));
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -266,9 +270,11 @@ export class MuxConnection implements Connection, StreamOwner {
   /** Counts a frame received (for the test counters). */
   frameReceived(): void {
     this.outbox.counters.framesReceived++;
-    if (this.readyDone !== undefined) {
-      this.readyDone();
-      this.readyDone = undefined;
+    if (!this.heard) {
+      this.heard = true;
+      const waiters = this.readyWaiters;
+      this.readyWaiters = undefined;
+      for (const w of waiters ?? []) w.resolve();
     }
   }
 
@@ -484,7 +490,8 @@ export class MuxConnection implements Connection, StreamOwner {
     for (const w of waiters) w();
   }
 
-  private onRemoteEnd(): void {
+  /** The remote ended its side. */
+  onRemoteEnd(): void {
     // After a GoAway the remote's end is the expected end of a graceful close (streams still
     // open then fail with ClosedError); without one it is an abrupt close.
     if (this.goAwayReceived) this.finish(undefined, false);
@@ -497,8 +504,9 @@ export class MuxConnection implements Connection, StreamOwner {
     if (!destroyPipe) this.outbox.flush();
     this.status = 'closed';
     this.closeError = err;
-    this.readyDone?.(err ?? new ClosedError('The connection closed'));
-    this.readyDone = undefined;
+    const waiters = this.readyWaiters;
+    this.readyWaiters = undefined;
+    for (const w of waiters ?? []) w.reject(err ?? new ClosedError('The connection closed'));
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     this.keepalive.stop();
@@ -519,5 +527,30 @@ export class MuxConnection implements Connection, StreamOwner {
         this.log.warn({ err: e }, 'close listener threw');
       }
     }
+  }
+}
+
+/** The pipe's events, delivered to a connection (one object per connection, no closures). */
+class PipeEvents implements PipeHandlers {
+  constructor(
+    private readonly conn: MuxConnection,
+    private readonly inbound: InboundFrames,
+    private readonly outbox: Outbox,
+  ) {}
+
+  onMessage(plaintext: Uint8Array): void {
+    this.inbound.push(plaintext);
+  }
+
+  onDrain(): void {
+    this.outbox.drained();
+  }
+
+  onEnd(): void {
+    this.conn.onRemoteEnd();
+  }
+
+  onError(err: Error, penalty?: PenaltyReason): void {
+    this.conn.fail(err, penalty);
   }
 }

@@ -8,15 +8,15 @@ import {
   StreamResetError,
   UnknownProtocolError,
 } from '@detr/interface';
-import type { Frame, FrameDecoder, MuxReset } from '@detr/protocol';
+import type { Frame, MuxReset } from '@detr/protocol';
 import {
   MessageType,
   MuxErrorCode,
   ProtocolError,
-  createFrameDecoder,
   decodeMessage,
   decodeMuxData,
 } from '@detr/protocol';
+import { CheckedDecoder } from '../frames.js';
 import type { MuxConnection } from './connection.js';
 import { BASE_WINDOW_BYTES } from './options.js';
 
@@ -41,11 +41,11 @@ const MAX_CREDIT = 0xffff_ffff;
 
 export class InboundFrames {
   private readonly conn: MuxConnection;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: CheckedDecoder;
 
   constructor(conn: MuxConnection, version: number, maxMessageBytes: number) {
     this.conn = conn;
-    this.decoder = createFrameDecoder({
+    this.decoder = new CheckedDecoder({
       maxFrameBytes: Math.max(16, maxMessageBytes),
       versions: [version],
       types: MUX_TYPES,

@@ -1,7 +1,8 @@
 // Reading detr frames from native QUIC streams: one header frame followed by raw bytes (data
 // streams), or a sequence of frames (the control stream).
-import type { Frame, FrameOptions } from '@detr/protocol';
-import { createFrameDecoder, decodeFrame } from '@detr/protocol';
+import type { Frame } from '@detr/protocol';
+import { FrameTooLargeError, MalformedError } from '@detr/protocol';
+import { CheckedDecoder, decodeCheckedFrame, type FrameRules } from '../frames.js';
 import type { NativeStream } from './binding.js';
 
 /**
@@ -12,7 +13,7 @@ import type { NativeStream } from './binding.js';
  */
 export async function readHeaderFrame(
   stream: NativeStream,
-  options: FrameOptions & { maxFrameBytes: number },
+  options: FrameRules,
 ): Promise<{ frame: Frame; rest: Uint8Array } | undefined> {
   let buf: Uint8Array = new Uint8Array(0);
   for (;;) {
@@ -30,13 +31,13 @@ export async function readHeaderFrame(
       mul *= 128;
     }
     if (i === buf.length) {
-      if (buf.length > 5) decodeFrame(buf, options); // throws: length prefix too long
+      if (buf.length >= 5) throw new MalformedError('frame length longer than 5 bytes');
       continue;
     }
-    if (len > options.maxFrameBytes) decodeFrame(buf, options); // throws FrameTooLargeError
+    if (len > options.maxFrameBytes) throw new FrameTooLargeError(len, options.maxFrameBytes);
     const end = i + 1 + len;
     if (buf.length < end) continue;
-    return { frame: decodeFrame(buf.subarray(0, end), options), rest: buf.subarray(end) };
+    return { frame: decodeCheckedFrame(buf.subarray(0, end), options), rest: buf.subarray(end) };
   }
 }
 
@@ -48,10 +49,10 @@ export async function readHeaderFrame(
 export async function readFrames(
   stream: NativeStream,
   first: Uint8Array | undefined,
-  options: FrameOptions,
+  options: FrameRules,
   onFrame: (frame: Frame) => boolean,
 ): Promise<void> {
-  const decoder = createFrameDecoder(options);
+  const decoder = new CheckedDecoder(options);
   if (first !== undefined && first.length > 0) {
     for (const f of decoder.push(first)) if (!onFrame(f)) return;
   }

@@ -16,8 +16,8 @@ import {
   StreamResetError,
   UnknownProtocolError,
 } from '@detr/interface';
-import type { FrameDecoder } from '@detr/protocol';
-import { MessageType, MuxErrorCode, createFrameDecoder, decodeMessage } from '@detr/protocol';
+import { MessageType, MuxErrorCode, SUPPORTED_VERSIONS, decodeMessage } from '@detr/protocol';
+import { CheckedDecoder, type FrameRules } from '../frames.js';
 import type { NativeStream } from './binding.js';
 
 /** What a QUIC stream reports to its connection. */
@@ -36,6 +36,11 @@ const MAX_READ = 1024 * 1024;
 /** Most bytes of a status frame (MuxReset with a 256-byte reason, plus framing). */
 const MAX_STATUS_BYTES = 320;
 const noop = (): void => {};
+const STATUS_RULES: FrameRules = {
+  maxFrameBytes: MAX_STATUS_BYTES,
+  versions: SUPPORTED_VERSIONS,
+  types: [MessageType.MuxReset],
+};
 
 export interface QuicStreamInit {
   native: NativeStream;
@@ -63,7 +68,7 @@ export class QuicStream extends Duplex implements Stream {
   /** Bytes to put before our first write: the open header, or the accepted status byte. */
   private prefix: Uint8Array | undefined;
   /** Opener: the acceptor's status is still to be read. */
-  private status: FrameDecoder | undefined;
+  private status: CheckedDecoder | undefined;
   private statusBytes = 0;
   private readSize = MIN_READ;
   private reading = false;
@@ -88,10 +93,7 @@ export class QuicStream extends Duplex implements Stream {
     const outbound = init.direction === 'outbound';
     if (outbound) {
       this.prefix = init.header;
-      this.status = createFrameDecoder({
-        maxFrameBytes: MAX_STATUS_BYTES,
-        types: [MessageType.MuxReset],
-      });
+      this.status = new CheckedDecoder(STATUS_RULES);
     } else if (!init.unidirectional) {
       this.prefix = ACCEPTED;
     }
@@ -210,7 +212,7 @@ export class QuicStream extends Duplex implements Stream {
     }
     this.statusBytes += chunk.length;
     try {
-      const frames = (this.status as FrameDecoder).push(chunk);
+      const frames = (this.status as CheckedDecoder).push(chunk);
       const f = frames[0];
       if (f !== undefined) {
         const m = decodeMessage(MessageType.MuxReset, f.body);

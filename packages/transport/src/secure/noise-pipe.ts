@@ -10,10 +10,15 @@ import type { MessagePipe, PipeHandlers } from '../pipe.js';
 
 /** Parts at most this long are copied together before sealing (one AEAD update for all). */
 const SMALL_PART_BYTES = 2048;
+/**
+ * Where small parts are gathered: one buffer for every pipe of the process (sealing copies them
+ * out before returning, so it is free again at once), instead of one per connection.
+ */
+let scratch: Uint8Array = new Uint8Array(64 * 1024);
 
 export interface NoisePipeOptions {
   /** Bytes that arrived with the last handshake message, to open before the socket's next data. */
-  leftover?: Uint8Array;
+  leftover?: Uint8Array | undefined;
   clock: Clock;
   /** Most time `end()` waits for the remote to end too before destroying the socket. */
   endTimeoutMs: number;
@@ -24,7 +29,6 @@ class NoisePipe implements MessagePipe {
   private handlers: PipeHandlers | undefined;
   private done = false;
   private endTimer: Timer | undefined;
-  private scratch: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly session: SecureSession,
@@ -65,6 +69,8 @@ class NoisePipe implements MessagePipe {
       this.session.close();
     });
     const leftover = this.options.leftover;
+    // Drop the reference: a leftover is often a view of a whole socket read buffer.
+    this.options.leftover = undefined;
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
     socket.resume();
   }
@@ -114,9 +120,9 @@ class NoisePipe implements MessagePipe {
       }
     }
     if (small < 2) return parts;
-    if (this.scratch.length < smallBytes) this.scratch = new Uint8Array(Math.max(smallBytes, 4096));
+    if (scratch.length < smallBytes) scratch = new Uint8Array(smallBytes);
     const out: Uint8Array[] = [];
-    const buf = this.scratch;
+    const buf = scratch;
     let start = 0;
     let o = 0;
     for (const p of parts) {
