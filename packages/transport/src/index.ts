@@ -11,7 +11,16 @@ export { createMemoryTransport, createMemoryHub } from './memory/transport.js';
 export type { MemoryHub, MemoryTransportComponents } from './memory/transport.js';
 export { createQuicTransport } from './quic/transport.js';
 export type { QuicTransportInit } from './quic/transport.js';
-export { QUIC_BINDING_VERSION } from './quic/binding.js';
+export { QUIC_BINDING_VERSION, loadQuinnBinding } from './quic/binding.js';
+export type {
+  QuinnBinding,
+  QuinnConfigInit,
+  NativeClient,
+  NativeConnection,
+  NativeServer,
+  NativeStream,
+} from './quic/binding.js';
+export { libp2pPrivateKey } from './quic/keys.js';
 export type { TransportComponents, TransportInit } from './components.js';
 export { TRANSPORT_DEFAULTS } from './components.js';
 export type { MuxInit } from './mux/options.js';

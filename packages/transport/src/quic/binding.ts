@@ -112,10 +112,16 @@ export function platformPackage(): string {
 let loaded: QuinnBinding | undefined;
 
 /**
- * Loads the quinn binding once per process.
+ * Loads the quinn binding once per process: the typed native layer the QUIC transport runs on,
+ * exported for benchmarks and diagnostics (the raw baseline in tools/bench).
  *
  * @throws {QuicBindingError} when the platform package is missing, has another version, or lacks
  *   a class or method this wrapper uses
+ * @example
+ * ```ts
+ * const quinn = loadQuinnBinding()
+ * const server = new quinn.Server(new quinn.QuinnConfig(config), '127.0.0.1', 0)
+ * ```
  */
 export function loadQuinnBinding(): QuinnBinding {
   if (loaded !== undefined) return loaded;

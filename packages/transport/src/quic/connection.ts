@@ -152,7 +152,7 @@ export class QuicConnection implements Connection, QuicStreamOwner {
     // Several accepts pending at once, so a burst of opens is not serialized on one call.
     this.ready.then(
       () => {
-        for (let i = 0; i < 4; i++) void this.acceptLoop();
+        for (let i = 0; i < 2; i++) void this.acceptLoop();
       },
       () => {},
     );

@@ -14,6 +14,10 @@ const B58_INDEX = new Map([...B58].map((c, i) => [c, i]));
  * The libp2p private-key protobuf of an Ed25519 identity, for the binding's TLS certificate.
  *
  * @throws {RangeError} unless `seed` and `publicKey` are 32 bytes each
+ * @example
+ * ```ts
+ * const proto = libp2pPrivateKey(identity.exportSeed(), identity.publicKey)
+ * ```
  */
 export function libp2pPrivateKey(seed: Uint8Array, publicKey: Uint8Array): Uint8Array {
   if (seed.length !== 32 || publicKey.length !== 32) {

@@ -162,7 +162,16 @@ class QuicTransport implements Transport {
           peer,
           this.c,
         );
-        return this.connection(native, 'outbound', address, remote, control, got.rest);
+        const conn = this.connection(native, 'outbound', address, remote, control, got.rest);
+        // The listener checks our hello while we check its: its first control frame (an initial
+        // ping, sent once it accepted us) is the verdict; a refusal closes the connection instead.
+        try {
+          await conn.ready;
+        } catch (err) {
+          conn.abort();
+          throw new HandshakeError('closed', { cause: err });
+        }
+        return conn;
       };
       const conn = await bounded(exchange(), { ...limits, what: 'QUIC hello' }, (late) =>
         late.abort(),
@@ -317,12 +326,20 @@ class QuicTransport implements Transport {
           types: [MessageType.HandshakePayload],
         });
         if (got === undefined) throw new HandshakeError('closed');
-        const remote = verifyHello(
-          decodeMessage(MessageType.HandshakePayload, got.frame.body),
-          p,
-          this.c,
-        );
-        await control.write(this.hello);
+        // Answer at once and check the dialer's hello while ours travels (as the Noise responder
+        // sends its payload before the initiator's): the connection is handed up, and streams are
+        // accepted, only once both checks passed.
+        const written = control.write(this.hello);
+        let remote: ReturnType<typeof verifyHello>;
+        try {
+          remote = verifyHello(
+            decodeMessage(MessageType.HandshakePayload, got.frame.body),
+            p,
+            this.c,
+          );
+        } finally {
+          await written.catch(() => {});
+        }
         return this.connection(native, 'inbound', remoteAddress, remote, control, got.rest);
       };
       const conn = await bounded(
