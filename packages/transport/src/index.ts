@@ -27,13 +27,14 @@ export type { MuxInit } from './mux/options.js';
 export { MUX_DEFAULTS, BASE_WINDOW_BYTES } from './mux/options.js';
 export { createStreamRegistry } from './registry.js';
 export type { MutableStreamRegistry } from './registry.js';
-export { createConnectionManager, NoAddressError } from './manager/manager.js';
+export { createConnectionManager } from './manager/manager.js';
+export { NoAddressError } from './manager/types.js';
 export type {
   ConnectionManager,
   ConnectionManagerComponents,
   ConnectionManagerEvents,
   ConnectionManagerInit,
-} from './manager/manager.js';
+} from './manager/types.js';
 export type { BackoffInit } from './manager/backoff.js';
 export { BACKOFF_DEFAULTS } from './manager/backoff.js';
 export {

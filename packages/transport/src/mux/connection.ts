@@ -33,6 +33,7 @@ import { Keepalive } from './keepalive.js';
 import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
 import { Outbox, type MuxCounters } from './outbox.js';
 import { MuxStream, type StreamOwner } from './stream.js';
+import { isThenable } from '../util.js';
 
 /** Injected dependencies of a multiplexed connection. */
 export interface MuxComponents {
@@ -58,10 +59,6 @@ export interface MuxConnectionInfo {
 const MAX_DATA_HEADER_BYTES = 24;
 /** Readable/writable high-water mark of each stream. */
 const STREAM_HWM = 64 * 1024;
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof (x as { then?: unknown } | undefined)?.then === 'function';
-}
 
 export class MuxConnection implements Connection, StreamOwner {
   readonly id: string;

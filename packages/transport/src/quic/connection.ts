@@ -43,8 +43,10 @@ import { Keepalive } from '../mux/keepalive.js';
 import type { MuxSettings } from '../mux/options.js';
 import { checkProtocolName } from '../protocol-name.js';
 import type { NativeConnection, NativeStream } from './binding.js';
-import { readFrames, readHeaderFrame } from './native-frames.js';
+import { ControlChannel } from './control.js';
+import { readHeaderFrame } from './native-frames.js';
 import { QuicStream, type QuicStreamOwner } from './stream.js';
+import { isThenable, raceSignal } from '../util.js';
 
 export interface QuicConnectionComponents {
   registry: StreamRegistry;
@@ -64,8 +66,6 @@ export interface QuicConnectionInfo {
   controlRest: Uint8Array;
 }
 
-const CONTROL_TYPES = [MessageType.MuxPing, MessageType.MuxPong, MessageType.MuxGoAway];
-const MAX_CONTROL_QUEUE_BYTES = 1024 * 1024;
 const STREAM_HWM = 64 * 1024;
 /** Most time an accepted stream may take to send its header. */
 const HEADER_TIMEOUT_MS = 10_000;
@@ -81,8 +81,7 @@ export class QuicConnection implements Connection, QuicStreamOwner {
 
   private readonly c: QuicConnectionComponents;
   private readonly native: NativeConnection;
-  private readonly control: NativeStream;
-  private readonly controlRest: Uint8Array;
+  private readonly control: ControlChannel;
   private readonly settings: MuxSettings;
   private readonly version: number;
   private readonly log: Logger;
@@ -94,9 +93,6 @@ export class QuicConnection implements Connection, QuicStreamOwner {
   private streamsOpened = 0;
   private idleTimeoutMs: number;
   private idleTimer: Timer | undefined;
-  private controlQueue: Uint8Array[] = [];
-  private controlQueued = 0;
-  private controlWriting = false;
   private goAwayReceived = 0;
   /** Highest stream id we opened (what our GoAway announces). */
   private lastLocalId = 0;
@@ -129,8 +125,20 @@ export class QuicConnection implements Connection, QuicStreamOwner {
     this.direction = info.direction;
     this.version = info.version;
     this.native = native;
-    this.control = info.control;
-    this.controlRest = info.controlRest;
+    this.control = new ControlChannel(info.control, info.controlRest, info.version, {
+      onFrame: (f) => this.onControlFrame(f),
+      onEnd: () => {
+        if (this.status === 'open' && this.goAwayReceived === 0) {
+          this.violation('The remote closed the QUIC control stream');
+        }
+      },
+      onMalformed: (err) => this.violation('Malformed frame on the control stream', err),
+      onOverflow: () =>
+        this.fail(
+          new ProtocolViolationError('The remote does not read its control stream'),
+          'rate-limit',
+        ),
+    });
     this.settings = settings;
     this.idleTimeoutMs = settings.idleTimeoutMs;
     this.log = components.logger.child({ conn: info.id });
@@ -148,7 +156,7 @@ export class QuicConnection implements Connection, QuicStreamOwner {
   }
 
   start(): void {
-    void this.readControl();
+    this.control.start();
     // Several accepts pending at once, so a burst of opens is not serialized on one call.
     this.ready.then(
       () => {
@@ -362,24 +370,6 @@ export class QuicConnection implements Connection, QuicStreamOwner {
     }
   }
 
-  private async readControl(): Promise<void> {
-    try {
-      await readFrames(
-        this.control,
-        this.controlRest,
-        { maxFrameBytes: 1024, versions: [this.version], types: CONTROL_TYPES },
-        (f) => this.onControlFrame(f),
-      );
-      if (this.status === 'open' && this.goAwayReceived === 0) {
-        this.violation('The remote closed the QUIC control stream');
-      }
-    } catch (err) {
-      if (err instanceof ProtocolError)
-        this.violation('Malformed frame on the control stream', err);
-      // otherwise: the connection closed, onNativeClosed handles it
-    }
-  }
-
   private onControlFrame(f: Frame): boolean {
     if (this.status === 'closed') return false;
     if (this.readyDone !== undefined) {
@@ -401,36 +391,7 @@ export class QuicConnection implements Connection, QuicStreamOwner {
   }
 
   private sendControl<T extends MessageType>(type: T, message: MessageInitByType[T]): void {
-    if (this.status === 'closed') return;
-    const frame = encodeFrame(type, message, { version: this.version });
-    this.controlQueued += frame.length;
-    if (this.controlQueued > MAX_CONTROL_QUEUE_BYTES) {
-      this.fail(
-        new ProtocolViolationError('The remote does not read its control stream'),
-        'rate-limit',
-      );
-      return;
-    }
-    this.controlQueue.push(frame);
-    if (!this.controlWriting) {
-      this.controlWriting = true;
-      queueMicrotask(() => void this.flushControl());
-    }
-  }
-
-  private async flushControl(): Promise<void> {
-    while (this.controlQueue.length > 0 && this.status !== 'closed') {
-      const frames = this.controlQueue;
-      this.controlQueue = [];
-      const data = frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames);
-      try {
-        await this.control.write(data);
-      } catch {
-        break;
-      }
-      this.controlQueued -= data.length;
-    }
-    this.controlWriting = false;
+    if (this.status !== 'closed') this.control.send(type, message);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -530,6 +491,7 @@ export class QuicConnection implements Connection, QuicStreamOwner {
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     this.keepalive.stop();
+    this.control.close();
     const streamErr = err ?? new ClosedError('The connection closed');
     for (const s of [...this.live]) s.destroy(streamErr);
     this.live.clear();
@@ -543,31 +505,4 @@ export class QuicConnection implements Connection, QuicStreamOwner {
       }
     }
   }
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof (x as { then?: unknown } | undefined)?.then === 'function';
-}
-
-/** `promise`, or an AbortError as soon as `signal` aborts (the promise keeps running). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortError(undefined, { cause: signal.reason }));
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }

@@ -15,6 +15,14 @@ const SMALL_PART_BYTES = 2048;
  * out before returning, so it is free again at once), instead of one per connection.
  */
 let scratch: Uint8Array = new Uint8Array(64 * 1024);
+/** A sealed message up to this size is written as one buffer (a copy) rather than its pieces. */
+const CONCAT_BELOW_BYTES = 16 * 1024;
+
+function sealedBytes(pieces: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
 
 export interface NoisePipeOptions {
   /** Bytes that arrived with the last handshake message, to open before the socket's next data. */
@@ -78,14 +86,28 @@ class NoisePipe implements MessagePipe {
   write(messages: readonly (readonly Uint8Array[])[]): boolean {
     const socket = this.socket;
     if (this.done || socket.destroyed || socket.writableEnded) return true;
+    try {
+      if (messages.length === 1) {
+        // The common case (one small message per tick): one buffer, one write, no cork.
+        const sealed = this.session.seal(this.compact(messages[0] as readonly Uint8Array[]));
+        return sealedBytes(sealed) <= CONCAT_BELOW_BYTES
+          ? socket.write(Buffer.concat(sealed))
+          : this.writeAll([sealed]);
+      }
+      return this.writeAll(messages.map((parts) => this.session.seal(this.compact(parts))));
+    } catch (err) {
+      this.failed(err);
+      return true;
+    }
+  }
+
+  /** Writes sealed messages between cork() and uncork(): one writev. */
+  private writeAll(sealed: readonly Buffer[][]): boolean {
+    const socket = this.socket;
     let ok = true;
     socket.cork();
     try {
-      for (const parts of messages) {
-        for (const b of this.session.seal(this.compact(parts))) ok = socket.write(b);
-      }
-    } catch (err) {
-      this.failed(err);
+      for (const pieces of sealed) for (const b of pieces) ok = socket.write(b);
     } finally {
       socket.uncork();
     }
