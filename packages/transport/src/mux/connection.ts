@@ -1,5 +1,6 @@
 // A multiplexed connection over a MessagePipe: stream lifecycle, per-stream credit, idle timeout
 // and graceful close. Sending is outbox.ts, keepalive keepalive.ts, inbound frames inbound.ts.
+import { performance } from 'node:perf_hooks';
 import type {
   Address,
   Clock,
@@ -57,6 +58,8 @@ export interface MuxConnectionInfo {
 
 /** Most bytes of framing before a data payload (length, version, type, stream id, length). */
 const MAX_DATA_HEADER_BYTES = 24;
+/** A window refilled faster than this (or two round trips) grows. */
+const GROW_WITHIN_MS = 10;
 /** Readable/writable high-water mark of each stream. */
 const STREAM_HWM = 64 * 1024;
 
@@ -85,6 +88,8 @@ export class MuxConnection implements Connection, StreamOwner {
   private nextLocalId: number;
   private readonly counts = { outBidi: 0, outUni: 0, inBidi: 0, inUni: 0 };
   private streamsOpened = 0;
+  /** Receive-window growth of all open streams beyond their initial windows. */
+  private windowGrowth = 0;
   private idleTimeoutMs: number;
   private idleTimer: Timer | undefined;
   /** We sent a GoAway: no new inbound stream. */
@@ -227,16 +232,35 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   consumed(stream: MuxStream): void {
-    const grant = stream.pushed - stream.readableLength - stream.credited;
-    if (grant < this.settings.streamWindowBytes / 2 || stream.recvDone) return;
-    stream.credited += grant;
-    stream.recvAllowed += grant;
-    this.control(MessageType.MuxWindowUpdate, { streamId: stream.id, creditBytes: grant });
+    const consumed = stream.pushed - stream.readableLength - stream.credited;
+    if (consumed < stream.window / 2 || stream.recvDone) return;
+    let extra = 0;
+    // Credit asked for again within a few round trips: the window, not the reader, limits the
+    // stream. Let it grow, within the limits (a slower reader never makes it grow).
+    const now = performance.now();
+    const s = this.settings;
+    if (
+      now - stream.lastGrantAt < Math.max(2 * (this.keepalive.rttMs ?? 0), GROW_WITHIN_MS) &&
+      stream.window < s.maxStreamWindowBytes &&
+      this.windowGrowth + stream.window <= s.maxConnectionWindowBytes
+    ) {
+      extra = Math.min(stream.window, s.maxStreamWindowBytes - stream.window);
+      stream.window += extra;
+      this.windowGrowth += extra;
+    }
+    stream.lastGrantAt = now;
+    stream.credited += consumed;
+    stream.recvAllowed += consumed + extra;
+    this.control(MessageType.MuxWindowUpdate, {
+      streamId: stream.id,
+      creditBytes: consumed + extra,
+    });
   }
 
   destroyed(stream: MuxStream): void {
     if (this.open.get(stream.id) !== stream) return;
     this.open.delete(stream.id);
+    this.windowGrowth -= stream.window - this.settings.streamWindowBytes;
     const key = `${this.isLocalId(stream.id) ? 'out' : 'in'}${stream.unidirectional ? 'Uni' : 'Bidi'}`;
     this.counts[key as keyof typeof this.counts]--;
     if (!(stream.sendDone && stream.recvDone) && !stream.resetByRemote) {

@@ -31,6 +31,23 @@ export interface MuxInit {
    */
   streamWindowBytes?: number;
   /**
+   * Largest receive window a stream grows to. A stream starts at `streamWindowBytes`; each time
+   * its reader consumed half of it again within two round trips (10 ms at least), so that the
+   * window rather than the reader limits the stream, the window doubles, up to this and within
+   * `maxConnectionWindowBytes` for all streams of the connection. A slow reader never makes it
+   * grow, and unread data always stays within the window reached.
+   *
+   * @default 4194304 (4 MiB)
+   */
+  maxStreamWindowBytes?: number;
+  /**
+   * Total window growth (beyond each stream's initial window) all streams of a connection may
+   * have at once.
+   *
+   * @default 16777216 (16 MiB)
+   */
+  maxConnectionWindowBytes?: number;
+  /**
    * A connection with no open stream for this long is closed gracefully; 0 disables it.
    *
    * @default 30000
@@ -77,6 +94,8 @@ export const MUX_DEFAULTS: Readonly<MuxSettings> = Object.freeze({
   maxBidirectionalStreams: 100,
   maxUnidirectionalStreams: 100,
   streamWindowBytes: 256 * 1024,
+  maxStreamWindowBytes: 4 * 1024 * 1024,
+  maxConnectionWindowBytes: 16 * 1024 * 1024,
   idleTimeoutMs: 30_000,
   keepaliveIntervalMs: 10_000,
   keepaliveTimeoutMs: 20_000,
@@ -109,6 +128,18 @@ export function resolveMuxInit(init: MuxInit = {}): MuxSettings {
       65_536,
     ),
     streamWindowBytes: int('streamWindowBytes', s.streamWindowBytes, BASE_WINDOW_BYTES, 2 ** 30),
+    maxStreamWindowBytes: int(
+      'maxStreamWindowBytes',
+      Math.max(s.maxStreamWindowBytes, s.streamWindowBytes),
+      BASE_WINDOW_BYTES,
+      2 ** 30,
+    ),
+    maxConnectionWindowBytes: int(
+      'maxConnectionWindowBytes',
+      s.maxConnectionWindowBytes,
+      0,
+      2 ** 31,
+    ),
     idleTimeoutMs: int('idleTimeoutMs', s.idleTimeoutMs, 0, day),
     keepaliveIntervalMs: int('keepaliveIntervalMs', s.keepaliveIntervalMs, 0, day),
     keepaliveTimeoutMs: int('keepaliveTimeoutMs', s.keepaliveTimeoutMs, 1, day),

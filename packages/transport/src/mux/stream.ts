@@ -41,6 +41,10 @@ export class MuxStream extends Duplex implements Stream {
   pushed = 0;
   /** Total bytes of consumed data already credited back. */
   credited = 0;
+  /** The receive window now (it grows while the reader keeps up; see MuxConnection.consumed). */
+  window: number;
+  /** When we last granted credit (performance.now()). */
+  lastGrantAt = 0;
   /** Our writing is over: half-close sent, or never allowed to write (unidirectional inbound). */
   sendDone: boolean;
   /** The remote's writing is over: its half-close arrived, or it may not write (unidirectional outbound). */
@@ -71,6 +75,7 @@ export class MuxStream extends Duplex implements Stream {
     this.unidirectional = unidirectional;
     this.sendCredit = sendCredit;
     this.recvAllowed = recvAllowed;
+    this.window = recvAllowed;
     this.sendDone = unidirectional && direction === 'inbound';
     this.recvDone = unidirectional && direction === 'outbound';
     // Stream errors surface through reads, writes and `errored`; never as an uncaught 'error'.

@@ -69,6 +69,49 @@ describe('mux flow control', () => {
     expect(got).toBe(written);
   });
 
+  it('a window grows while its reader keeps up, up to its limits, and bounds what a paused reader holds', async () => {
+    const hold = holdInbound();
+    pair = muxPair({
+      listener: { streamWindowBytes: 128 * 1024, maxStreamWindowBytes: 1024 * 1024 },
+      listenerRegistry: hold.reg,
+    });
+    const s = await pair.dialer.newStream('/hold/1');
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    s.write(chunk);
+    const inbound = await hold.next();
+    inbound.resume();
+    for (let i = 0; i < 200; i++) {
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+    await tick(50);
+    const state = pair.listener.open.get(inbound.id)!;
+    expect(state.window).toBe(1024 * 1024);
+    // Now the reader stops: it never holds more than the window it reached.
+    inbound.pause();
+    for (let i = 0; i < 64; i++) s.write(chunk);
+    await tick(150);
+    expect(inbound.readableLength).toBeGreaterThan(128 * 1024);
+    expect(inbound.readableLength).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  it('window growth stays within the connection budget', async () => {
+    const hold = holdInbound();
+    pair = muxPair({
+      listener: { maxConnectionWindowBytes: 0 },
+      listenerRegistry: hold.reg,
+    });
+    const s = await pair.dialer.newStream('/hold/1');
+    const chunk = Buffer.alloc(64 * 1024, 5);
+    s.write(chunk);
+    const inbound = await hold.next();
+    inbound.resume();
+    for (let i = 0; i < 100; i++) {
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+    await tick(50);
+    expect(pair.listener.open.get(inbound.id)!.window).toBe(256 * 1024);
+  });
+
   it('a slow stream does not slow another stream of the same connection', async () => {
     const hold = holdInbound();
     hold.reg.set('/echo/1', (s) => void s.pipe(s));
