@@ -27,9 +27,11 @@ export interface DhtInit {
   refreshIntervalMs?: number;
   /** Refresh every bucket right after joining (better tables at once, more messages). @default true */
   refreshOnJoin?: boolean;
-  /** Peers of a full bucket seen more recently than this are not pinged to make room. @default 60000 */
+  /** A bucket refresh lookup ends once this many of its closest peers answered. @default 8 */
+  refreshWidth?: number;
+  /** Peers of a full bucket seen more recently than this are not pinged to make room. @default 300000 */
   livenessCheckAfterMs?: number;
-  /** How many least recently seen peers of a full bucket are pinged. @default 3 */
+  /** How many least recently seen peers of a full bucket are pinged. @default 1 */
   livenessPingCount?: number;
   /** IP-diversity limits of the routing table; `false` disables them. */
   ipDiversity?: IpDiversityInit | false;
@@ -69,6 +71,8 @@ export interface DhtInit {
   persistRoutingTable?: boolean;
   /** Most peers of the routing table saved. @default 200 */
   persistMaxPeers?: number;
+  /** Shortest time between two saves of the routing table. @default 300000 */
+  persistIntervalMs?: number;
 }
 
 /** The defaults of {@link DhtInit}. */
@@ -82,8 +86,9 @@ export const DHT_DEFAULTS = {
   bootstrapRetryMaxMs: 60_000,
   refreshIntervalMs: 600_000,
   refreshOnJoin: true,
-  livenessCheckAfterMs: 60_000,
-  livenessPingCount: 3,
+  refreshWidth: 8,
+  livenessCheckAfterMs: 300_000,
+  livenessPingCount: 1,
   ipDiversity: { maxPerSubnetPerBucket: 2, maxPerSubnet: 3, limitLoopback: false },
   clientMode: false,
   maxValueBytes: 16_384,
@@ -102,6 +107,7 @@ export const DHT_DEFAULTS = {
   presenceTtlSec: 900,
   persistRoutingTable: true,
   persistMaxPeers: 200,
+  persistIntervalMs: 300_000,
 } as const;
 
 /** The options after defaults and checks. */
@@ -166,6 +172,7 @@ export function resolveConfig(init: DhtInit): DhtConfig {
     ),
     refreshIntervalMs: int('refreshIntervalMs', init.refreshIntervalMs, d.refreshIntervalMs, 1),
     refreshOnJoin: init.refreshOnJoin ?? d.refreshOnJoin,
+    refreshWidth: int('refreshWidth', init.refreshWidth, d.refreshWidth, 1, 256),
     livenessCheckAfterMs: int(
       'livenessCheckAfterMs',
       init.livenessCheckAfterMs,
@@ -220,5 +227,6 @@ export function resolveConfig(init: DhtInit): DhtConfig {
     validators: init.validators ?? {},
     persistRoutingTable: init.persistRoutingTable ?? d.persistRoutingTable,
     persistMaxPeers: int('persistMaxPeers', init.persistMaxPeers, d.persistMaxPeers, 0),
+    persistIntervalMs: int('persistIntervalMs', init.persistIntervalMs, d.persistIntervalMs, 0),
   };
 }

@@ -56,6 +56,15 @@ export type {
   RpcRequestOptions,
   RpcTarget,
 } from './rpc/network.js';
+export type {
+  StreamDialer,
+  StreamNetwork,
+  StreamNetworkComponents,
+  StreamNetworkInit,
+} from './rpc/stream-network.js';
+export { createStreamNetwork } from './rpc/stream-network.js';
+export type { Testnet, TestnetInit, TestnetNode } from './testnet.js';
+export { createTestnet } from './testnet.js';
 export type { SimClock, SimNetwork, SimNetworkInit, SimLink } from './sim/network.js';
 export { createSimClock, createSimNetwork } from './sim/network.js';
 

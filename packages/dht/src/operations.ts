@@ -31,6 +31,8 @@ export function findClosest(
     until?: PeerId | undefined;
     /** Disjoint paths (default: the configured number). */
     paths?: number;
+    /** Ends once this many closest candidates answered (default: k). */
+    width?: number;
   } = {},
 ): Promise<LookupResult> {
   ctx.stats.lookups++;
@@ -40,7 +42,7 @@ export function findClosest(
     target: id,
     self: ctx.selfId,
     seeds: seeds(ctx, id),
-    k: ctx.cfg.k,
+    k: options.width ?? ctx.cfg.k,
     alpha: ctx.cfg.alpha,
     paths: options.paths ?? ctx.cfg.disjointPaths,
     maxRequests: ctx.cfg.maxRequestsPerLookup,

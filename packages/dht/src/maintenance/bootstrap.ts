@@ -39,6 +39,9 @@ export class Maintenance {
   #tickTimer: Timer | undefined;
   #bootstrapping: Promise<void> | undefined;
   #dirty = false;
+  #lastSaveMs = 0;
+  /** Peers saved in the store (`bytesKey` of their binary form), as last written. */
+  readonly #saved = new Set<string>();
   #ticking = false;
 
   constructor(ctx: Ctx, replicator: Replicator, store: Store, source: DhtPeerSource | undefined) {
@@ -59,6 +62,14 @@ export class Maintenance {
 
   start(): void {
     this.#shutdown = new AbortController();
+    this.#saved.clear();
+    try {
+      for (const e of this.#ns.scan({ prefix: this.#prefix })) {
+        this.#saved.add(bytesKey(e.key.subarray(this.#prefix.length)));
+      }
+    } catch (err) {
+      this.#ctx.log.debug({ err }, 'dht: cannot read the saved routing table');
+    }
     this.#scheduleTick();
     this.kick();
   }
@@ -178,10 +189,12 @@ export class Maintenance {
     const worker = async (): Promise<void> => {
       while (next < due.length && ctx.running && signal?.aborted !== true) {
         const cpl = due[next++] as number;
-        // A refresh only gathers peers for one bucket: one path is enough.
+        // A refresh only gathers peers for one bucket: one path, and it ends once the closest
+        // `refreshWidth` peers answered (each one that answers enters the bucket).
         await findClosest(ctx, randomIdAtPrefix(ctx.selfId, cpl, ctx.rng), {
           signal,
           paths: 1,
+          width: ctx.cfg.refreshWidth,
         }).catch(() => undefined);
       }
     };
@@ -220,7 +233,8 @@ export class Maintenance {
         if (this.#bootstrapping === undefined)
           await this.#refresh(false, this.#shutdown.signal).catch(() => undefined);
       }
-      if (this.#dirty) await this.save();
+      if (this.#dirty && ctx.clock.now() - this.#lastSaveMs >= ctx.cfg.persistIntervalMs)
+        await this.save();
     } catch (err) {
       if (!(err instanceof AbortError)) ctx.log.debug({ err }, 'dht: maintenance tick failed');
     } finally {
@@ -233,35 +247,46 @@ export class Maintenance {
     const ctx = this.#ctx;
     if (!ctx.cfg.persistRoutingTable) return;
     this.#dirty = false;
+    this.#lastSaveMs = ctx.clock.now();
     const keep = ctx.table
       .contacts()
       .sort((a, b) => b.lastSeenMs - a.lastSeenMs)
       .slice(0, ctx.cfg.persistMaxPeers);
-    const wanted = new Map(keep.map((c) => [bytesKey(this.#key(c.peer)), c]));
+    const wanted = new Map(keep.map((c) => [bytesKey(c.peer.bytes), c]));
     try {
       const batch = this.#store.batch();
-      for (const e of this.#ns.scan({ prefix: this.#prefix })) {
-        if (!wanted.has(bytesKey(e.key))) batch.delete(this.#ns, e.key);
+      // Only the difference with what is saved: peers that left the table, peers that entered.
+      for (const k of this.#saved) {
+        if (wanted.has(k)) continue;
+        batch.delete(this.#ns, this.#keyOf(Buffer.from(k, 'latin1')));
+        this.#saved.delete(k);
       }
-      for (const c of keep) {
+      for (const [k, c] of wanted) {
+        if (this.#saved.has(k)) continue;
         batch.put(
           this.#ns,
           this.#key(c.peer),
           PeerInfo.encode({ peer: c.peer.bytes, addresses: c.addressText.slice(0, 32) }),
           { ttlMs: SNAPSHOT_TTL_MS },
         );
+        this.#saved.add(k);
       }
       if (batch.size > 0) await batch.commit();
     } catch (err) {
+      this.#saved.clear();
       ctx.log.debug({ err }, 'dht: cannot save the routing table');
     }
   }
 
-  #key(peer: PeerId): Uint8Array {
-    const out = new Uint8Array(this.#prefix.length + peer.bytes.length);
+  #keyOf(peerBytes: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.#prefix.length + peerBytes.length);
     out.set(this.#prefix, 0);
-    out.set(peer.bytes, this.#prefix.length);
+    out.set(peerBytes, this.#prefix.length);
     return out;
+  }
+
+  #key(peer: PeerId): Uint8Array {
+    return this.#keyOf(peer.bytes);
   }
 
   async stop(): Promise<void> {
