@@ -193,13 +193,9 @@ export async function dialStrategy(
       if (callerAborted()) throw new AbortError(undefined, { cause: options.signal?.reason });
       lastError = err as Error;
       ctx.logger.debug({ stage, err: lastError.message }, 'ICE stage failed');
-      // A stage that failed at once (ICE or DTLS reported failure within its first second, e.g.
-      // a DTLS role race) gets one more try before the strategy moves on.
-      if (
-        !retried &&
-        err instanceof IceFailedError &&
-        ctx.now() - stageStart < Math.min(1000, timeoutMs / 3)
-      ) {
+      // A stage whose ICE or DTLS reported failure early (in the first half of its time, e.g. a
+      // DTLS role race) gets one more try before the strategy moves on.
+      if (!retried && err instanceof IceFailedError && ctx.now() - stageStart < timeoutMs / 2) {
         retried = true;
         i--;
       }

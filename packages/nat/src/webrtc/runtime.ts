@@ -7,6 +7,18 @@ import { cleanup } from 'node-datachannel';
 
 let users = 0;
 
+// Closed PeerConnections and DataChannels are kept referenced until the runtime is cleaned up:
+// a wrapper garbage-collected while the native runtime still runs other connections crashed the
+// process (SIGSEGV/SIGBUS) in the benchmark's mixed raw/detr runs. Bounded, oldest first out.
+const retired: unknown[] = [];
+const MAX_RETIRED = 4096;
+
+/** Keeps closed node-datachannel objects alive until the runtime's `cleanup()`. */
+export function retire(...objects: unknown[]): void {
+  retired.push(...objects);
+  if (retired.length > MAX_RETIRED) retired.splice(0, retired.length - MAX_RETIRED);
+}
+
 /**
  * Marks one more user of node-datachannel's runtime in this process.
  *
@@ -33,7 +45,10 @@ export function retainWebRTC(): void {
 export function releaseWebRTC(): void {
   if (users <= 0) throw new RangeError('releaseWebRTC without retainWebRTC');
   users--;
-  if (users === 0) cleanup();
+  if (users === 0) {
+    cleanup();
+    retired.length = 0;
+  }
 }
 
 /** Number of current users (tests). */

@@ -4,7 +4,7 @@
 import { PeerConnection, type DataChannel, type IceServer } from 'node-datachannel';
 import { AbortError, TimeoutError } from '@detr/interface';
 import { IceFailedError, SignalingError } from '../errors.js';
-import { releaseWebRTC, retainWebRTC } from './runtime.js';
+import { releaseWebRTC, retainWebRTC, retire } from './runtime.js';
 
 /** A signal one side of a negotiation sends the other. */
 export type SessionSignal =
@@ -299,6 +299,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     } catch {
       // already closed
     }
+    retire(pc, hsChannel, channel);
     releaseWebRTC();
     for (const l of closeListeners.splice(0)) {
       try {

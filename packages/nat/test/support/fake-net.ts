@@ -53,7 +53,6 @@ export function connect(
   addresses: { a?: string; b?: string } = {},
 ): [Connection, Connection] {
   const make = (
-    self: FakePeer,
     remote: FakePeer,
     direction: 'inbound' | 'outbound',
     seenAt: string,
@@ -68,7 +67,7 @@ export function connect(
       direction,
       transport: 'memory',
       status: 'open',
-      newStream(protocol) {
+      newStream(protocol): Promise<Stream> {
         if (conn.status !== 'open') return Promise.reject(new ClosedError());
         const handler = remote.handlers.get(protocol);
         const [mine, theirs] = duplexPair();
@@ -80,12 +79,12 @@ export function connect(
         const inbound = asStream(theirs, protocol, 'inbound');
         streams.add(out);
         out.once('close', () => streams.delete(out));
+        const remoteConn = conn.peerConn;
         queueMicrotask(() => {
-          Promise.resolve(handler(inbound, conn.peerConn as Connection)).catch((err: Error) =>
-            inbound.reset(err),
-          );
+          if (remoteConn === undefined) return;
+          Promise.resolve(handler(inbound, remoteConn)).catch((err: Error) => inbound.reset(err));
         });
-        return out;
+        return Promise.resolve(out);
       },
       streams: () => [...streams],
       stats: () => ({ bytesSent: 0, bytesReceived: 0, streamsOpened: 0, rttMs: undefined }),
@@ -108,8 +107,8 @@ export function connect(
     };
     return conn;
   };
-  const ab = make(a, b, 'outbound', addresses.b ?? '/memory/fake');
-  const ba = make(b, a, 'inbound', addresses.a ?? '/memory/fake');
+  const ab = make(b, 'outbound', addresses.b ?? '/memory/fake');
+  const ba = make(a, 'inbound', addresses.a ?? '/memory/fake');
   (ab as { peerConn?: Connection }).peerConn = ba;
   (ba as { peerConn?: Connection }).peerConn = ab;
   a.conns.push(ab);
