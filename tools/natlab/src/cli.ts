@@ -4,11 +4,12 @@
 //   validate [opts]    the 4×4 matrix with raw node-datachannel peers (lab check, no detr code)
 //   matrix [opts]      the 4×4 matrix through detr's WebRTC transport; --out writes the markdown
 // Options: --attempts N, --cells open:symmetric,..., --out <file>, --json, --timeout-ms N
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { attempt, startAgent, type Agent } from './driver.js';
 import { cleanupStaleLabs, createLab, turnRestCredential, type Lab } from './lab.js';
-import { allCells, formatMatrix, summarize, type Cell } from './matrix.js';
+import { allCells, formatMatrix, matrixDocument, summarize, type Cell } from './matrix.js';
 import { NAT_KINDS, type NatKind } from './plan.js';
 import { labSupport } from './sys.js';
 import type { AgentIceServer, AttemptResult } from './agents/proto.js';
@@ -179,6 +180,49 @@ async function main(): Promise<number> {
             (c) => summarize(c).connected < c.results.length,
           );
           return failed.length === 0 ? 0 : 1;
+        } finally {
+          await Promise.all([...agents.values()].map((a) => a.stop()));
+        }
+      });
+    case 'matrix':
+      return withLab(async (lab) => {
+        const adminSeed = randomBytes(32).toString('hex');
+        const networkId = randomBytes(32).toString('hex');
+        const createdAtMs = Date.now();
+        const agents = await startSites(lab, 'detr-agent.ts', (l, site) => ({
+          bindAddress: l.host(site).address,
+          stunServers: l.turn.listen.map((host) => ({ host, port: l.turn.port })),
+          iceServers: [
+            { urls: `stun:${l.turn.listen[0]}:${l.turn.port}` },
+            {
+              urls: `turn:${l.turn.listen[0]}:${l.turn.port}`,
+              restSecret: l.turn.secret,
+              restTtlSec: 3600,
+            },
+          ],
+          adminSeed,
+          networkId,
+          createdAtMs,
+        }));
+        try {
+          const cells = parseCells(values.cells);
+          const out = await runCells(
+            lab,
+            agents,
+            cells,
+            attempts,
+            { policy: 'all', timeoutMs },
+            'matrix',
+          );
+          const md = formatMatrix(
+            out,
+            "detr's WebRTC transport (@detr/nat): NAT discovery, staged ICE, handshake, first echoed byte",
+          );
+          if (values.json) console.log(JSON.stringify(out));
+          else console.log(md);
+          if (values.out !== undefined)
+            writeFileSync(values.out, matrixDocument(md, out, attempts));
+          return out.every((c) => summarize(c).connected === c.results.length) ? 0 : 1;
         } finally {
           await Promise.all([...agents.values()].map((a) => a.stop()));
         }

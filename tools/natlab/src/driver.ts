@@ -19,6 +19,8 @@ export interface Agent {
   onSignal(id: number, fn: (data: unknown) => void): void;
   /** Lines the agent logged (stderr and `log` events), newest last, at most 200. */
   readonly logs: string[];
+  /** What the agent said in its `ready` event (its peer id, NAT profile…). */
+  readonly info: Record<string, unknown>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startAgent(
   const waiters = new Map<number, (r: AttemptResult) => void>();
   const replies = new Map<number, (r: { ok: boolean; value?: unknown; error?: string }) => void>();
   const signals = new Map<number, (data: unknown) => void>();
+  const info: Record<string, unknown> = {};
   let readyResolve: () => void = () => {};
   const ready = new Promise<void>((resolve) => (readyResolve = resolve));
   child.stderr?.setEncoding('utf8');
@@ -62,6 +65,7 @@ export async function startAgent(
     const id = Number(e.id);
     switch (e.ev) {
       case 'ready':
+        Object.assign(info, e);
         readyResolve();
         break;
       case 'signal':
@@ -95,6 +99,7 @@ export async function startAgent(
   };
   const agent: Agent = {
     host,
+    info,
     logs,
     send,
     result(id, waitMs) {
@@ -175,7 +180,12 @@ export async function attempt(
   dialer.onSignal(id, (data) => listener.send({ op: 'signal', id, data }));
   listener.onSignal(id, (data) => dialer.send({ op: 'signal', id, data }));
   listener.send({ op: 'accept', id, ...options });
-  dialer.send({ op: 'dial', id, ...options });
+  dialer.send({
+    op: 'dial',
+    id,
+    ...options,
+    ...(listener.info.peer !== undefined ? { target: listener.info.peer } : {}),
+  });
   const result = await dialer.result(id, options.timeoutMs + 5000);
   dialer.send({ op: 'close', id });
   listener.send({ op: 'close', id });
