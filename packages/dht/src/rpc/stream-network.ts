@@ -1,8 +1,10 @@
-// The DHT over detr streams: one stream per request on the protocol `/detr/<network id>/dht/1`,
-// one framed DhtRequest up, one framed DhtResponse down. Connections come from the transport's
-// connection manager (authenticated, scoped to one network by the handshake); a connection of
-// another network is refused. Every inbound byte is hostile: bad frames reset the stream and are
-// reported; sizes, concurrency and time are bounded.
+// The DHT over detr streams, on the protocol `/detr/<network id>/dht/1`. A requester keeps one
+// long-lived stream per connection and sends framed DhtRequests on it; the other side answers
+// with framed DhtResponses carrying the same request id, in any order. (Opening a stream per
+// request cost about ten times the CPU of the request itself.) Connections come from the
+// transport's connection manager, authenticated and scoped to one network by the handshake; a
+// connection of another network is refused. Every inbound byte is hostile: bad frames reset the
+// stream and are reported; sizes, concurrency and time are bounded.
 import {
   noopLogger,
   noopPeerReporter,
@@ -17,6 +19,7 @@ import {
   type PeerReporter,
   type Stream,
   type StreamHandler,
+  type Timer,
 } from '@detr/interface';
 import {
   createFrameDecoder,
@@ -43,7 +46,7 @@ export interface StreamDialer {
 /** Injected dependencies of {@link createStreamNetwork}. */
 export interface StreamNetworkComponents {
   dialer: StreamDialer;
-  /** Told about peers that send malformed requests. @default noopPeerReporter */
+  /** Told about peers that send malformed frames. @default noopPeerReporter */
   reporter?: PeerReporter;
   /** @default systemClock */
   clock?: Clock;
@@ -57,66 +60,55 @@ export interface StreamNetworkInit {
   networkId: Uint8Array;
   /** Largest request or response frame. @default 131072 */
   maxMessageBytes?: number;
-  /** Inbound requests handled at once; more are reset. @default 256 */
-  maxInboundRequests?: number;
-  /** Time an inbound stream has to deliver its request. @default 10000 */
-  inboundTimeoutMs?: number;
+  /** Inbound requests handled at once on one stream; more reset the stream. @default 256 */
+  maxInboundPerStream?: number;
+  /** Requests waiting for an answer on one outbound stream; more fail at once. @default 256 */
+  maxPendingPerStream?: number;
   /** Addresses to advertise instead of the dialer's listen addresses. */
   advertise?: () => readonly Address[];
 }
 
-/** A {@link DhtNetwork} over detr streams; `stop()` resets its streams in flight. */
+/** A {@link DhtNetwork} over detr streams; `stop()` resets its streams. */
 export interface StreamNetwork extends DhtNetwork {
   /** The stream protocol: `/detr/<network id hex>/dht/1`. */
   readonly protocol: string;
   stop(): void;
 }
 
-/**
- * Reads exactly one frame of `type` from `stream`, then the end of its readable side, leaving the
- * writable side open (an async iterator would destroy the whole duplex when it finishes).
- */
-function readOne(stream: Stream, type: MessageType, maxFrameBytes: number): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const decoder = createFrameDecoder({ maxFrameBytes, types: [type] });
-    let body: Uint8Array | undefined;
-    let done = false;
-    const finish = (err: unknown, value?: Uint8Array): void => {
-      if (done) return;
-      done = true;
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-      if (err !== undefined) reject(err instanceof Error ? err : new Error('stream failed'));
-      else resolve(value as Uint8Array);
-    };
-    const onData = (chunk: Uint8Array): void => {
-      try {
-        for (const frame of decoder.push(chunk)) {
-          if (body !== undefined) throw new DhtInvalidResponseError('More than one frame');
-          body = frame.body.slice();
-        }
-      } catch (err) {
-        finish(err);
-      }
-    };
-    const onEnd = (): void => {
-      try {
-        decoder.end();
-        if (body === undefined) throw new DhtInvalidResponseError('No frame');
-        finish(undefined, body);
-      } catch (err) {
-        finish(err);
-      }
-    };
-    const onError = (err: unknown): void => finish(err ?? new Error('stream failed'));
-    const onClose = (): void => finish(new Error('stream closed'));
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('close', onClose);
+/** Feeds a stream's bytes to a frame decoder; calls `onFrame` for each frame of `type`. */
+function frames(
+  stream: Stream,
+  type: MessageType,
+  maxFrameBytes: number,
+  onFrame: (body: Uint8Array) => void,
+  onBad: (err: unknown) => void,
+): void {
+  const decoder = createFrameDecoder({ maxFrameBytes, types: [type] });
+  stream.on('data', (chunk: Uint8Array) => {
+    let list;
+    try {
+      list = decoder.push(chunk);
+    } catch (err) {
+      onBad(err);
+      return;
+    }
+    for (const f of list) onFrame(f.body);
   });
+}
+
+interface Pending {
+  readonly id: number;
+  readonly resolve: (r: DhtResponse) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: Timer;
+}
+
+interface Channel {
+  readonly connection: Connection;
+  readonly stream: Stream;
+  readonly pending: Map<number, Pending>;
+  nextId: number;
+  closed: boolean;
 }
 
 /**
@@ -142,11 +134,13 @@ export function createStreamNetwork(
   const networkHex = hex(init.networkId);
   const protocol = `/detr/${networkHex}/dht/1`;
   const maxBytes = init.maxMessageBytes ?? 128 * 1024;
-  const maxInbound = init.maxInboundRequests ?? 256;
-  const inboundTimeoutMs = init.inboundTimeoutMs ?? 10_000;
+  const maxInbound = init.maxInboundPerStream ?? 256;
+  const maxPending = init.maxPendingPerStream ?? 256;
   const open = new Set<Stream>();
+  const channels = new Map<Connection, Channel>();
+  const opening = new Map<Connection, Promise<Channel>>();
   let handler: RpcHandler | undefined;
-  let inbound = 0;
+  let stopped = false;
 
   const ignore = (): void => {};
   const track = (s: Stream): void => {
@@ -156,43 +150,137 @@ export function createStreamNetwork(
     s.once('close', () => open.delete(s));
   };
 
-  const onStream: StreamHandler = async (stream, connection) => {
+  // ---- inbound: one stream per requester connection, many requests on it ----
+
+  const onStream: StreamHandler = (stream, connection) => {
     track(stream);
-    const h = handler;
-    if (h === undefined || connection.remote.networkId !== networkHex || inbound >= maxInbound) {
+    if (handler === undefined || connection.remote.networkId !== networkHex) {
       stream.reset();
       return;
     }
-    inbound++;
-    const timer = clock.setTimeout(() => stream.reset(new DhtTimeoutError()), inboundTimeoutMs);
-    try {
-      let request: DhtRequest;
-      try {
-        request = DhtRequest.decode(await readOne(stream, MessageType.DhtRequest, maxBytes));
-      } catch (err) {
-        if (err instanceof ProtocolError || err instanceof DhtInvalidResponseError) {
-          reporter.penalize(connection.remotePeer, 'invalid-message');
-        }
-        stream.reset();
-        return;
-      }
-      const response = await h({
-        peer: connection.remotePeer,
-        address: connection.remoteAddress,
-        request,
-      });
-      if (response === undefined) {
-        stream.reset();
-        return;
-      }
-      stream.end(encodeFrame(MessageType.DhtResponse, response, { maxFrameBytes: maxBytes }));
-    } catch (err) {
-      log.debug({ err }, 'inbound DHT request failed');
+    let inFlight = 0;
+    const peer = connection.remotePeer;
+    const hostile = (err: unknown): void => {
+      if (err instanceof ProtocolError || err instanceof DhtInvalidResponseError)
+        reporter.penalize(peer, 'invalid-message');
       stream.reset();
-    } finally {
-      timer.cancel();
-      inbound--;
+    };
+    frames(
+      stream,
+      MessageType.DhtRequest,
+      maxBytes,
+      (body) => {
+        let request: DhtRequest;
+        try {
+          request = DhtRequest.decode(body);
+        } catch (err) {
+          hostile(err);
+          return;
+        }
+        const h = handler;
+        if (h === undefined || inFlight >= maxInbound) {
+          if (inFlight >= maxInbound) reporter.penalize(peer, 'rate-limit');
+          stream.reset();
+          return;
+        }
+        inFlight++;
+        h({ peer, address: connection.remoteAddress, request })
+          .then(
+            (response) => {
+              if (response === undefined || stream.destroyed || !stream.writable) return;
+              stream.write(
+                encodeFrame(MessageType.DhtResponse, response, { maxFrameBytes: maxBytes }),
+              );
+            },
+            (err: unknown) => log.debug({ err }, 'inbound DHT request failed'),
+          )
+          .finally(() => {
+            inFlight--;
+            if (ended && inFlight === 0) finish();
+          });
+      },
+      hostile,
+    );
+    // The requester is done: close our side once every answer is written.
+    let ended = false;
+    const finish = (): void => {
+      if (!stream.destroyed && stream.writable) stream.end();
+    };
+    stream.once('end', () => {
+      ended = true;
+      if (inFlight === 0) finish();
+    });
+  };
+
+  // ---- outbound: one channel per connection ----
+
+  const closeChannel = (ch: Channel, err: Error): void => {
+    if (ch.closed) return;
+    ch.closed = true;
+    if (channels.get(ch.connection) === ch) channels.delete(ch.connection);
+    for (const p of ch.pending.values()) {
+      p.timer.cancel();
+      p.reject(err);
     }
+    ch.pending.clear();
+  };
+
+  const openChannel = async (connection: Connection, signal: AbortSignal): Promise<Channel> => {
+    let stream: Stream;
+    try {
+      stream = await connection.newStream(protocol, { signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new DhtUnreachableError('The peer does not serve this DHT', { cause: err });
+    }
+    track(stream);
+    const ch: Channel = { connection, stream, pending: new Map(), nextId: 1, closed: false };
+    const fail = (err: unknown): void => {
+      stream.reset();
+      closeChannel(
+        ch,
+        err instanceof ProtocolError || err instanceof DhtInvalidResponseError
+          ? new DhtInvalidResponseError('Malformed response', { cause: err })
+          : new DhtUnreachableError('The stream failed', { cause: err }),
+      );
+    };
+    frames(
+      stream,
+      MessageType.DhtResponse,
+      maxBytes,
+      (body) => {
+        let response: DhtResponse;
+        try {
+          response = DhtResponse.decode(body);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        const p = ch.pending.get(response.requestId);
+        if (p === undefined) return; // a late answer to a request that timed out
+        ch.pending.delete(response.requestId);
+        p.timer.cancel();
+        p.resolve(response);
+      },
+      fail,
+    );
+    stream.once('close', () => closeChannel(ch, new DhtUnreachableError('The stream closed')));
+    stream.once('end', () => closeChannel(ch, new DhtUnreachableError('The stream ended')));
+    return ch;
+  };
+
+  const channelFor = async (connection: Connection, signal: AbortSignal): Promise<Channel> => {
+    const existing = channels.get(connection);
+    if (existing !== undefined && !existing.closed && connection.status === 'open') return existing;
+    let p = opening.get(connection);
+    if (p === undefined) {
+      p = openChannel(connection, signal).finally(() => opening.delete(connection));
+      opening.set(connection, p);
+    }
+    const ch = await p;
+    channels.set(connection, ch);
+    connection.onClose(() => closeChannel(ch, new DhtUnreachableError('The connection closed')));
+    return ch;
   };
 
   const connect = async (target: RpcTarget, signal: AbortSignal): Promise<Connection> => {
@@ -222,54 +310,59 @@ export function createStreamNetwork(
       handler = h;
     },
     async request(target, request, { timeoutMs }): Promise<RpcReply> {
+      if (stopped) throw new DhtUnreachableError('The network is stopped');
       const ac = new AbortController();
       let timedOut = false;
-      let stream: Stream | undefined;
-      const timer = clock.setTimeout(() => {
+      const dialTimer = clock.setTimeout(() => {
         timedOut = true;
         ac.abort(new DhtTimeoutError());
-        stream?.reset(new DhtTimeoutError());
       }, timeoutMs);
+      const started = clock.now();
+      let connection: Connection;
+      let ch: Channel;
       try {
-        const connection = await connect(target, ac.signal);
+        connection = await connect(target, ac.signal);
         if (target.peer !== undefined && !connection.remotePeer.equals(target.peer))
           throw new DhtUnreachableError('Another peer answered');
         if (connection.remote.networkId !== networkHex)
           throw new DhtUnreachableError('The peer belongs to another network');
-        try {
-          stream = await connection.newStream(protocol, { signal: ac.signal });
-        } catch (err) {
-          if (timedOut) throw err;
-          throw new DhtUnreachableError('The peer does not serve this DHT', { cause: err });
-        }
-        track(stream);
-        stream.end(encodeFrame(MessageType.DhtRequest, request, { maxFrameBytes: maxBytes }));
-        let response: DhtResponse;
-        try {
-          response = DhtResponse.decode(await readOne(stream, MessageType.DhtResponse, maxBytes));
-        } catch (err) {
-          if (timedOut) throw err;
-          if (err instanceof ProtocolError || err instanceof DhtInvalidResponseError)
-            throw new DhtInvalidResponseError('Malformed response', { cause: err });
-          throw new DhtUnreachableError('The stream failed', { cause: err });
-        }
-        return { peer: connection.remotePeer, address: connection.remoteAddress, response };
+        ch = await channelFor(connection, ac.signal);
       } catch (err) {
         if (timedOut) throw new DhtTimeoutError(undefined, { cause: err });
-        if (
-          err instanceof DhtUnreachableError ||
-          err instanceof DhtInvalidResponseError ||
-          err instanceof DhtTimeoutError
-        )
-          throw err;
+        if (err instanceof DhtUnreachableError) throw err;
         throw new DhtUnreachableError('The request failed', { cause: err });
       } finally {
-        timer.cancel();
+        dialTimer.cancel();
       }
+      if (ch.pending.size >= maxPending)
+        throw new DhtUnreachableError('Too many requests in flight');
+      const id = ch.nextId;
+      ch.nextId = (ch.nextId % 0xffff_fffe) + 1;
+      const frame = encodeFrame(
+        MessageType.DhtRequest,
+        { ...request, requestId: id },
+        { maxFrameBytes: maxBytes },
+      );
+      const response = await new Promise<DhtResponse>((resolve, reject) => {
+        const left = Math.max(1, timeoutMs - (clock.now() - started));
+        const timer = clock.setTimeout(() => {
+          ch.pending.delete(id);
+          reject(new DhtTimeoutError());
+        }, left);
+        ch.pending.set(id, { id, resolve, reject, timer });
+        ch.stream.write(frame);
+      });
+      return {
+        peer: connection.remotePeer,
+        address: connection.remoteAddress,
+        response: { ...response, requestId: request.requestId },
+      };
     },
     stop() {
+      stopped = true;
       if (handler !== undefined) dialer.unhandle(protocol);
       handler = undefined;
+      for (const ch of [...channels.values()]) closeChannel(ch, new DhtUnreachableError('Stopped'));
       for (const s of open) s.reset();
       open.clear();
     },

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { systemClock } from '@detr/interface';
-import { DhtStatus, encodeFrame, MessageType, type DhtRequest } from '@detr/protocol';
+import {
+  createFrameDecoder,
+  DhtResponse,
+  DhtStatus,
+  encodeFrame,
+  MessageType,
+  type DhtRequest,
+} from '@detr/protocol';
 import { createMemoryStore, type Store } from '@detr/stored';
 import { createDht } from '../../src/dht.js';
 import { DhtInvalidResponseError, DhtTimeoutError, DhtUnreachableError } from '../../src/errors.js';
@@ -35,10 +42,7 @@ function pair() {
   const nb = net.node(b.peerId, '/ip4/127.0.0.1/tcp/1002', hex(NETWORK_A));
   const reporter = recordingReporter();
   const sa = createStreamNetwork({ dialer: na.dialer }, { networkId: NETWORK_A });
-  const sb = createStreamNetwork(
-    { dialer: nb.dialer, reporter },
-    { networkId: NETWORK_A, inboundTimeoutMs: 200 },
-  );
+  const sb = createStreamNetwork({ dialer: nb.dialer, reporter }, { networkId: NETWORK_A });
   cleanups.push(
     () => sa.stop(),
     () => sb.stop(),
@@ -80,6 +84,7 @@ describe('stream network', () => {
     ).rejects.toThrow(DhtTimeoutError);
     // A server that answers garbage bytes.
     nb.handlers.set(sb.protocol, (stream) => {
+      stream.on('error', () => {});
       stream.end(new Uint8Array([5, 1, 99, 1, 2, 3]));
     });
     await expect(
@@ -118,10 +123,17 @@ describe('stream network', () => {
     s2.on('data', (d: Buffer) => chunks.push(d));
     await new Promise((r) => s2.once('close', r));
     expect(Buffer.concat(chunks).length).toBeGreaterThan(0); // a valid request is answered
-    // A stream that never sends its request is reset after inboundTimeoutMs.
+    // Many requests on one stream, answered by request id.
     const s3 = await c.newStream(sb.protocol);
     s3.on('error', () => {});
+    const answers: Buffer[] = [];
+    s3.on('data', (d: Buffer) => answers.push(d));
+    for (let i = 1; i <= 5; i++)
+      s3.write(encodeFrame(MessageType.DhtRequest, { requestId: i, ping: {} }));
+    s3.end();
     await new Promise((r) => s3.once('close', r));
+    const got = createFrameDecoder().push(Buffer.concat(answers));
+    expect(got.map((f) => DhtResponse.decode(f.body).requestId).sort()).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('runs the DHT end to end', async () => {
