@@ -2,10 +2,14 @@
 //   up                 build the lab, print it, hold until Ctrl-C, tear down
 //   clean              remove namespaces left by crashed runs
 //   validate [opts]    the 4×4 matrix with raw node-datachannel peers (lab check, no detr code)
-//   matrix [opts]      the 4×4 matrix through detr's WebRTC transport; --out writes the markdown
+//   matrix [opts]      the 4×4 matrix through detr's WebRTC transport; writes docs/nat-matrix.md
+//                      (a partial run with --cells writes only to --out)
+//   strategy [opts]    the 4×4 matrix with nat's strategy on raw data channels (no handshake/mux)
 // Options: --attempts N, --cells open:symmetric,..., --out <file>, --json, --timeout-ms N
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { attempt, startAgent, type Agent } from './driver.js';
 import { cleanupStaleLabs, createLab, turnRestCredential, type Lab } from './lab.js';
@@ -17,7 +21,7 @@ import type { AgentIceServer, AttemptResult } from './agents/proto.js';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    attempts: { type: 'string', default: '3' },
+    attempts: { type: 'string', default: '5' },
     cells: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -26,6 +30,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const command = positionals[0] ?? 'help';
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 function parseCells(text: string | undefined): Array<[NatKind, NatKind]> {
   if (text === undefined) return allCells();
@@ -50,16 +55,21 @@ function iceServers(lab: Lab): AgentIceServer[] {
   ];
 }
 
-/** Starts one agent per site; the dialer of kind k is its first site, the listener its second. */
+/**
+ * Starts one agent per site the cells use; the dialer of kind k is its first site, the listener
+ * its second.
+ */
 async function startSites(
   lab: Lab,
   script: string,
   init: (lab: Lab, site: string) => Record<string, unknown>,
+  cells: Array<[NatKind, NatKind]> = allCells(),
 ): Promise<Map<string, Agent>> {
+  const needed = new Set(cells.flatMap(([d, l]) => [siteOf(lab, d, 0), siteOf(lab, l, 1)]));
   const agents = new Map<string, Agent>();
   await Promise.all(
     lab.hosts
-      .filter((h) => h.name.startsWith('site'))
+      .filter((h) => needed.has(h.name))
       .map(async (h) => agents.set(h.name, await startAgent(lab, h, script, init(lab, h.name)))),
   );
   return agents;
@@ -175,7 +185,8 @@ async function main(): Promise<number> {
             formatMatrix(relay, 'raw node-datachannel, iceTransportPolicy "relay" (TURN only)');
           if (values.json) console.log(JSON.stringify({ all, relay }));
           else console.log(md);
-          if (values.out !== undefined) writeFileSync(values.out, md);
+          if (values.out !== undefined)
+            writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), values.out), md);
           const failed = [...all, ...relay].filter(
             (c) => summarize(c).connected < c.results.length,
           );
@@ -189,23 +200,28 @@ async function main(): Promise<number> {
         const adminSeed = randomBytes(32).toString('hex');
         const networkId = randomBytes(32).toString('hex');
         const createdAtMs = Date.now();
-        const agents = await startSites(lab, 'detr-agent.ts', (l, site) => ({
-          bindAddress: l.host(site).address,
-          stunServers: l.turn.listen.map((host) => ({ host, port: l.turn.port })),
-          iceServers: [
-            { urls: `stun:${l.turn.listen[0]}:${l.turn.port}` },
-            {
-              urls: `turn:${l.turn.listen[0]}:${l.turn.port}`,
-              restSecret: l.turn.secret,
-              restTtlSec: 3600,
-            },
-          ],
-          adminSeed,
-          networkId,
-          createdAtMs,
-        }));
+        const cells = parseCells(values.cells);
+        const agents = await startSites(
+          lab,
+          'detr-agent.ts',
+          (l, site) => ({
+            bindAddress: l.host(site).address,
+            stunServers: l.turn.listen.map((host) => ({ host, port: l.turn.port })),
+            iceServers: [
+              { urls: `stun:${l.turn.listen[0]}:${l.turn.port}` },
+              {
+                urls: `turn:${l.turn.listen[0]}:${l.turn.port}`,
+                restSecret: l.turn.secret,
+                restTtlSec: 3600,
+              },
+            ],
+            adminSeed,
+            networkId,
+            createdAtMs,
+          }),
+          cells,
+        );
         try {
-          const cells = parseCells(values.cells);
           const out = await runCells(
             lab,
             agents,
@@ -220,8 +236,16 @@ async function main(): Promise<number> {
           );
           if (values.json) console.log(JSON.stringify(out));
           else console.log(md);
-          if (values.out !== undefined)
-            writeFileSync(values.out, matrixDocument(md, out, attempts));
+          // The full matrix regenerates docs/nat-matrix.md unless told otherwise; a partial one
+          // writes only where --out says.
+          const target =
+            values.out ??
+            (values.cells === undefined ? join(repoRoot, 'docs/nat-matrix.md') : undefined);
+          if (target !== undefined) {
+            const file = resolve(process.env.INIT_CWD ?? process.cwd(), target);
+            writeFileSync(file, matrixDocument(md, out, attempts));
+            process.stderr.write(`wrote ${file}\n`);
+          }
           return out.every((c) => summarize(c).connected === c.results.length) ? 0 : 1;
         } finally {
           await Promise.all([...agents.values()].map((a) => a.stop()));
@@ -257,7 +281,8 @@ async function main(): Promise<number> {
           );
           if (values.json) console.log(JSON.stringify(out));
           else console.log(md);
-          if (values.out !== undefined) writeFileSync(values.out, md);
+          if (values.out !== undefined)
+            writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), values.out), md);
           return out.every((c) => summarize(c).connected === c.results.length) ? 0 : 1;
         } finally {
           await Promise.all([...agents.values()].map((a) => a.stop()));
