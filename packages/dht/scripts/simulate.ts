@@ -20,6 +20,7 @@ const report = await runScenario({
   seed,
   lookups: Math.min(10_000, nodes),
   records: Math.max(100, Math.round(nodes / 10)),
+  lossyRate: 0.01,
   churnRounds: 10,
   churnFraction: 0.02,
   churnRoundMs: 3 * 60_000,

@@ -60,6 +60,12 @@ export interface SimNetwork {
   remove(peer: PeerId): void;
   /** Overrides the link from `a` to `b`. */
   setLink(a: PeerId, b: PeerId, link: Partial<SimLink>): void;
+  /**
+   * Sets the loss probability of every link without an override.
+   *
+   * @throws {RangeError} unless `rate` is in [0, 1]
+   */
+  setLossRate(rate: number): void;
   readonly stats: SimNetworkStats;
 }
 
@@ -85,7 +91,7 @@ interface Node {
  */
 export function createSimNetwork(init: SimNetworkInit): SimNetwork {
   const { clock, rng } = init;
-  const lossRate = init.lossRate ?? 0;
+  let lossRate = init.lossRate ?? 0;
   const minLatency = init.minLatencyMs ?? 5;
   const spread = init.spreadLatencyMs ?? 100;
   const byAddress = new Map<string, Node>();
@@ -220,6 +226,10 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
     },
     setLink(a, b, l) {
       links.set(peerKey(a) + peerKey(b), l);
+    },
+    setLossRate(rate) {
+      if (!(rate >= 0 && rate <= 1)) throw new RangeError('rate must be in [0, 1]');
+      lossRate = rate;
     },
   };
   return network;

@@ -22,6 +22,8 @@ export interface ScenarioOptions {
   settleMs: number;
   /** Loss rate of every link. @default 0 */
   lossRate?: number;
+  /** Also measure node lookups and gets with this loss rate on every link (0: skip). @default 0 */
+  lossyRate?: number;
   /** Nodes joining at once. @default 100 */
   joinConcurrency?: number;
   dht?: Partial<DhtInit>;
@@ -43,6 +45,8 @@ export interface ScenarioReport {
   lookups: PhaseFigures;
   gets: PhaseFigures;
   putReplicasMean: number;
+  /** Lookups and gets with `lossyRate` on every link (absent when skipped). */
+  lossy?: { lookups: PhaseFigures; gets: PhaseFigures };
   afterKill: { lookups: PhaseFigures; gets: PhaseFigures; killed: number };
   afterChurn: {
     joined: number;
@@ -115,6 +119,18 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
   const gets = figures(await sim.getRecords(records));
   sample();
 
+  let lossy: ScenarioReport['lossy'];
+  if ((o.lossyRate ?? 0) > 0) {
+    log(`lookups with ${((o.lossyRate ?? 0) * 100).toFixed(1)}% loss on every link`);
+    sim.net.setLossRate(o.lossyRate ?? 0);
+    lossy = {
+      lookups: figures(await sim.nodeLookups(o.lookups)),
+      gets: figures(await sim.getRecords(records)),
+    };
+    sim.net.setLossRate(o.lossRate ?? 0);
+    sample();
+  }
+
   const killFraction = o.killFraction ?? 0.25;
   log(`killing ${Math.round(killFraction * 100)}% without warning`);
   const killed = await sim.kill(killFraction);
@@ -155,6 +171,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     lookups,
     gets,
     putReplicasMean,
+    ...(lossy === undefined ? {} : { lossy }),
     afterKill: { lookups: killLookups, gets: killGets, killed: killed.length },
     afterChurn: { joined, left, livePublisherRecords, allRecords, lookups: churnLookups },
     totals: {
@@ -211,6 +228,12 @@ export function formatReport(r: ScenarioReport, command: string): string {
     '|---|---|---|---|---|---|---|',
     row('node lookups', r.lookups),
     row('record gets', r.gets),
+    ...(r.lossy === undefined
+      ? []
+      : [
+          row(`node lookups, ${pct(o.lossyRate ?? 0)} loss on every link`, r.lossy.lookups),
+          row(`record gets, ${pct(o.lossyRate ?? 0)} loss on every link`, r.lossy.gets),
+        ]),
     row(`node lookups, ${pct(o.killFraction ?? 0.25)} killed`, r.afterKill.lookups),
     row(
       `record gets, ${pct(o.killFraction ?? 0.25)} killed (records retrievable)`,
@@ -227,6 +250,17 @@ export function formatReport(r: ScenarioReport, command: string): string {
     'Hops: the referral depth at which the lookup reached the target (or the peer that returned the',
     "record); peers from the requester's own table are hop 1. Messages: requests the lookup sent.",
     '',
+    ...(r.lossy === undefined
+      ? []
+      : [
+          'Loss: a lost request or answer is a timeout, and a peer that times out is dropped from the',
+          'routing table (detr streams run over TCP or QUIC, where a timeout means a dead or stuck peer,',
+          'so requests are not retried). A node lookup counts as a success only if the target itself',
+          'answered: under loss its last request fails as often as any other. The loss measurement runs',
+          'before the kill, on the tables the join built; the table damage it causes carries into the',
+          'later measurements.',
+          '',
+        ]),
     'Record survival: by the last measurement every record has outlived its TTL at least once, so',
     'each one found was republished. Only a publisher can extend a record (it re-signs it with a new',
     'expiry); holders re-replicate it to the current k closest until it expires. The last row',
