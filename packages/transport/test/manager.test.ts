@@ -94,6 +94,11 @@ describe('connection manager', () => {
     expect(a.opened).toHaveLength(1);
     expect(b.opened).toHaveLength(1);
     expect(a.cm.addresses().map(String)).toEqual(['/memory/a']);
+    // an address dialed without /p2p/ is remembered for the peer it turned out to be
+    const c2 = await node(net, hub, 'c');
+    await a.cm.dial(parseAddress('/memory/c'));
+    await a.cm.hangUp(c2.peer);
+    expect((await a.cm.dial(c2.peer)).remotePeer.equals(c2.peer)).toBe(true);
   });
 
   it('dials a PeerId through a known address, and says when it knows none', async () => {

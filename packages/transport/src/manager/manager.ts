@@ -245,7 +245,11 @@ class Manager implements ConnectionManager {
     const attempt = this.attempt([address], undefined);
     this.byAddress.set(text, attempt);
     attempt.then(
-      () => this.byAddress.delete(text),
+      (conn) => {
+        this.byAddress.delete(text);
+        // Now we know whose address it is: later dials by PeerId (and reconnects) can use it.
+        this.addAddress(conn.remotePeer, address);
+      },
       () => this.byAddress.delete(text),
     );
     return attempt;
