@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { NotStartedError, type PeerRouting, type SharedRecords } from '@detr/interface';
+import { AbortError, NotStartedError, type PeerRouting, type SharedRecords } from '@detr/interface';
 import { createDht, dhtProtocol } from '../src/dht.js';
 import { InvalidRecordError } from '../src/errors.js';
 import { mutableKey } from '../src/records/validators.js';
@@ -142,5 +142,62 @@ describe('createDht', () => {
     await expect(a.dht.put(a.dht.key('x'), new Uint8Array(1))).rejects.toThrow(NotStartedError);
     await a.dht.start();
     expect(a.dht.stats().peers).toBeGreaterThan(0);
+  });
+});
+
+describe('options and lifecycle', () => {
+  it('accepts records of a custom namespace through its validator, and refuses others', async () => {
+    sim = new Simulation({
+      seed: 11,
+      dht: {
+        validators: {
+          // Anyone may write a mailbox entry, but the value must start with 'ok'.
+          mbox: { validate: (r) => r.value[0] === 0x6f && r.value[1] === 0x6b, maxValueBytes: 64 },
+        },
+      },
+    });
+    const s = sim;
+    await s.grow(12, 6);
+    const key = new TextEncoder().encode('/mbox/alice/1');
+    const writer = s.nodes[3]!;
+    await s.clock.runUntil(writer.dht.put(key, new TextEncoder().encode('ok: hi')));
+    const got = await s.clock.runUntil(s.nodes[9]!.dht.get(key));
+    expect(new TextDecoder().decode(got!.value)).toBe('ok: hi');
+    await expect(
+      s.clock.runUntil(writer.dht.put(key, new TextEncoder().encode('no'))),
+    ).rejects.toMatchObject({ reason: 'validator' });
+    await expect(
+      s.clock.runUntil(writer.dht.put(key, new Uint8Array(65).fill(0x6f))),
+    ).rejects.toMatchObject({ reason: 'too-large' });
+  });
+
+  it('never adds a client-mode node to routing tables', async () => {
+    const s = await network(10);
+    const client = await s.addNode([s.nodes[0]!.address], { dht: { clientMode: true } });
+    await s.clock.runUntil(client.dht.bootstrap());
+    expect(client.dht.stats().peers).toBeGreaterThan(3);
+    await s.clock.run(5000);
+    for (const n of s.nodes) {
+      if (n === client) continue;
+      expect(n.dht.peers().some((p) => p.peer.equals(client.peer))).toBe(false);
+    }
+    // It can still read and write.
+    await s.clock.runUntil(client.dht.put(client.dht.key('c'), new Uint8Array([1])));
+    expect(await s.clock.runUntil(s.nodes[4]!.dht.get(client.dht.key('c')))).toBeDefined();
+  });
+
+  it('rejects with AbortError when the signal aborts or the DHT stops during a lookup', async () => {
+    const s = await network(15);
+    const a = s.nodes[2]!;
+    const ac = new AbortController();
+    ac.abort();
+    await expect(a.dht.get(a.dht.key('x'), { signal: ac.signal })).rejects.toThrow(AbortError);
+    // Every other node goes silent: the lookup is waiting when the DHT stops.
+    for (const n of s.nodes) if (n !== a) s.net.kill(n.peer);
+    const pending = a.dht.findPeer(s.nodes[5]!.peer);
+    await s.clock.run(10);
+    const stopping = a.dht.stop();
+    await expect(s.clock.runUntil(pending)).rejects.toThrow(AbortError);
+    await s.clock.runUntil(stopping);
   });
 });

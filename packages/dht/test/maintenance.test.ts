@@ -120,6 +120,24 @@ describe('records over time', () => {
   });
 });
 
+describe('bucket refresh', () => {
+  it('looks up a random id in every bucket not looked up for refreshIntervalMs', async () => {
+    const quiet = await network(30, { refreshIntervalMs: 3_600_000 }, 7);
+    const s = await network(30, { refreshIntervalMs: 120_000 }, 7);
+    const before = s.nodes.map((n) => n.dht.stats().lookups);
+    const beforeQuiet = quiet.nodes.map((n) => n.dht.stats().lookups);
+    await s.clock.run(200_000);
+    await quiet.clock.run(200_000);
+    const refreshed = s.nodes.filter((n, i) => n.dht.stats().lookups > before[i]!).length;
+    const idle = quiet.nodes.filter((n, i) => n.dht.stats().lookups > beforeQuiet[i]!).length;
+    expect(refreshed).toBe(30);
+    // With an hour's interval only buckets that appeared after the join (the table split deeper)
+    // are due: a few nodes at most.
+    expect(idle).toBeLessThanOrEqual(3);
+    await quiet.stopAll();
+  });
+});
+
 describe('bootstrap', () => {
   it('retries with backoff until a bootstrap node appears', async () => {
     sim = new Simulation({ seed: 4 });
