@@ -41,7 +41,12 @@ export type {
   SignalRoutes,
 } from './webrtc/transport.js';
 export { createWebRTCTransport } from './webrtc/transport.js';
-export type { HandshakeRunner, HandshakeOutcome, MuxFactory } from './webrtc/secure.js';
+export type {
+  HandshakeRunner,
+  HandshakeOutcome,
+  MuxFactory,
+  MessagePipeLike,
+} from './webrtc/secure.js';
 export { ChannelBindingError, DTLS_BINDING_FEATURE, dtlsBindingFeature } from './webrtc/secure.js';
 export type { HandshakeComponents } from './webrtc/handshake.js';
 export { detrHandshake } from './webrtc/handshake.js';
@@ -84,6 +89,7 @@ export type {
   RelayDialer,
 } from './relay/transport.js';
 export { createCircuitTransport } from './relay/transport.js';
+export { createStreamUpgrader } from './relay/upgrade.js';
 export type { Reachability, DialBackOutcome } from './autonat.js';
 export {
   AUTONAT_PROTOCOL,

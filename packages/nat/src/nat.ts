@@ -39,6 +39,7 @@ import {
   type StreamUpgrader,
 } from './relay/transport.js';
 import { SIGNAL_PROTOCOL } from './signaling/path.js';
+import { createStreamUpgrader } from './relay/upgrade.js';
 import { createSignalRoutes } from './signaling/routes.js';
 import { createSignaling, type SignalingInit } from './signaling/service.js';
 import {
@@ -71,8 +72,12 @@ export interface NatComponents extends HandshakeComponents {
   connections: NatConnectionManager;
   /** Builds a multiplexed connection over an authenticated pipe (`@detr/transport`). */
   mux: MuxFactory;
-  /** Handshake + secure channel + mux over a byte stream, for circuits (`@detr/transport`). */
-  upgradeStream: StreamUpgrader;
+  /**
+   * Handshake + secure channel + mux over a byte stream, for circuits.
+   *
+   * @default createStreamUpgrader(components) (aecomms' handshake and Noise session, and `mux`)
+   */
+  upgradeStream?: StreamUpgrader;
   /** Where inbound WebRTC and relayed connections go (the connection manager's accept path). */
   onConnection: ConnectionHandler;
   /**
@@ -240,7 +245,7 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
   const circuit = createCircuitTransport({
     peerId: components.peerId,
     connections: components.connections,
-    upgrade: components.upgradeStream,
+    upgrade: components.upgradeStream ?? createStreamUpgrader(components),
     clock,
     logger: log,
   });

@@ -106,9 +106,15 @@ export type HandshakeRunner = (
   },
 ) => Promise<HandshakeOutcome>;
 
+/**
+ * A two-way channel of whole messages under the multiplexer (the shape of `@detr/transport`'s
+ * `MessagePipe`): a data channel here, a Noise session over a relayed stream for circuits.
+ */
+export type MessagePipeLike = Omit<ChannelPipe, 'stats'>;
+
 /** Builds the multiplexed connection over an authenticated message pipe, and starts it. */
 export type MuxFactory = (
-  pipe: ChannelPipe,
+  pipe: MessagePipeLike,
   info: {
     readonly remote: RemoteInfo;
     readonly remoteAddress: Address;
