@@ -110,7 +110,7 @@ function firstMessage(
         session.open(chunk, (m) => got.push(m));
       } catch (err) {
         cleanup();
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       if (got.length > 0) {
