@@ -75,7 +75,14 @@ export interface DhtInit {
   persistIntervalMs?: number;
 }
 
-/** The defaults of {@link DhtInit}. */
+/**
+ * The defaults of {@link DhtInit}.
+ *
+ * @example
+ * ```ts
+ * createDht(components, { networkId, k: DHT_DEFAULTS.k * 2 })
+ * ```
+ */
 export const DHT_DEFAULTS = {
   k: 20,
   alpha: 3,
@@ -137,6 +144,10 @@ function int(
  *
  * @throws {TypeError} when `networkId` is not 32 bytes or a bootstrap address is invalid
  * @throws {RangeError} when a number is out of range
+ * @example
+ * ```ts
+ * const cfg = resolveConfig({ networkId }) // every option with its default
+ * ```
  */
 export function resolveConfig(init: DhtInit): DhtConfig {
   if (!(init.networkId instanceof Uint8Array) || init.networkId.length !== 32)

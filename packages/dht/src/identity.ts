@@ -33,7 +33,14 @@ export interface PeerIdCodec {
   fromBytes(bytes: Uint8Array): PeerId;
 }
 
-/** The default codec: `@detr/aecomms`' `peerIdFromBytes`. */
+/**
+ * The default codec: `@detr/aecomms`' `peerIdFromBytes`.
+ *
+ * @example
+ * ```ts
+ * const peer = aecommsPeerIds.fromBytes(info.peer)
+ * ```
+ */
 export const aecommsPeerIds: PeerIdCodec = { fromBytes: peerIdFromBytes };
 
 /** Options of {@link createEd25519Verifier}. */

@@ -83,6 +83,10 @@ export interface RecordFields {
  * Encodes and signs a record.
  *
  * @throws {RangeError} when a field breaks a schema limit
+ * @example
+ * ```ts
+ * const envelope = await signRecord(identity, { key, value, seq, ttlSec, expiresAtMs, networkId })
+ * ```
  */
 export async function signRecord(signer: DhtSigner, fields: RecordFields): Promise<SignedEnvelope> {
   const body = DhtRecord.encode(fields);
@@ -99,6 +103,10 @@ export async function signRecord(signer: DhtSigner, fields: RecordFields): Promi
  * Checks everything about a record envelope and returns its fields.
  *
  * @throws {InvalidRecordError} with the reason of the first rule it breaks
+ * @example
+ * ```ts
+ * const view = openRecord(request.store.record, rules, clock.now()) // or throws
+ * ```
  */
 export function openRecord(
   envelope: SignedEnvelope,

@@ -51,7 +51,14 @@ export function presenceKey(peerBytes: Uint8Array): Uint8Array {
   return key;
 }
 
-/** Validator of `/m/`: the key names the publisher's public key. */
+/**
+ * Validator of `/m/`: the key names the publisher's public key.
+ *
+ * @example
+ * ```ts
+ * createDht(components, { networkId, validators: { mine: mutableValidator } }) // `/mine/<key>…`
+ * ```
+ */
 export const mutableValidator: RecordValidator = {
   validate(record) {
     const k = record.key;
@@ -66,6 +73,11 @@ export const mutableValidator: RecordValidator = {
 /**
  * Validator of `/presence/`: the key's peer is the publisher, and the value is a `Presence` of
  * that peer, network and seq.
+ *
+ * @example
+ * ```ts
+ * const validators = new Map([['presence', presenceValidator(aecommsPeerIds)]])
+ * ```
  */
 export function presenceValidator(peerIds: PeerIdCodec): RecordValidator {
   return {

@@ -7,35 +7,11 @@
 // - peers that misbehave or stop answering are removed (`remove`).
 import KBucket from 'k-bucket';
 import type { Address, Clock, PeerId } from '@detr/interface';
-import type { PeerInfo } from '@detr/protocol';
-import {
-  bytesEqual,
-  commonPrefixLength,
-  compareDistance,
-  distance48,
-  ID_BITS,
-  kadIdOfPeer,
-} from '../keys.js';
-import { isLoopback, subnetOf } from './subnet.js';
+import { bytesEqual, commonPrefixLength, distance48, ID_BITS, kadIdOfPeer } from '../keys.js';
+import { groupOf, infoOf, type Contact } from './contact.js';
+import { closestIn, depthOf, leafOf, type Leaf } from './tree.js';
 
-/** One peer of the routing table. */
-export interface Contact {
-  /** Kademlia id (SHA-256 of the public key). */
-  readonly id: Uint8Array;
-  /** k-bucket's arbiter field (unused: updates bypass k-bucket's arbiter); always 0. */
-  readonly vectorClock: number;
-  readonly peer: PeerId;
-  /** Where it can be reached (advertised in FIND_NODE answers). */
-  addresses: readonly Address[];
-  /** The same addresses in text form (what goes on the wire). */
-  addressText: readonly string[];
-  /** The wire entry of this contact (FIND_NODE answers). */
-  info: PeerInfo;
-  /** Diversity group, or `undefined` when exempt. */
-  readonly subnet: string | undefined;
-  /** When it last answered one of our requests. */
-  lastSeenMs: number;
-}
+export type { Contact } from './contact.js';
 
 /** Why {@link RoutingTable.confirm} did not add a peer. */
 export type ConfirmResult =
@@ -71,31 +47,6 @@ export interface RoutingTableOptions {
   ping: (contact: Contact) => Promise<boolean>;
   onAdded?: (contact: Contact) => void;
   onRemoved?: (contact: Contact, reason: string) => void;
-}
-
-function sortByDistance(contacts: readonly Contact[], id: Uint8Array): Contact[] {
-  const keyed = contacts.map((c) => ({ c, d: distance48(c.id, id) }));
-  keyed.sort((a, b) => (a.d !== b.d ? a.d - b.d : compareDistance(a.c.id, b.c.id, id)));
-  return keyed.map((x) => x.c);
-}
-
-const groups = new WeakMap<Address, { loopback: boolean; subnet: string }>();
-const infos = new WeakMap<readonly string[], PeerInfo>();
-
-/** The wire entry of a peer, shared by every contact with the same address array. */
-function infoOf(peer: PeerId, text: readonly string[]): PeerInfo {
-  const hit = infos.get(text);
-  if (hit !== undefined && hit.peer === peer.bytes) return hit;
-  const info = { peer: peer.bytes, addresses: text as string[] };
-  infos.set(text, info);
-  return info;
-}
-
-interface Leaf {
-  contacts: Contact[] | null;
-  left: Leaf | null;
-  right: Leaf | null;
-  dontSplit: boolean;
 }
 
 /** Counters of the table's decisions. */
@@ -171,29 +122,10 @@ export class RoutingTable {
     return this.#kb.get(id) ?? undefined;
   }
 
-  /**
-   * Up to `n` contacts closest to `id`, closest first. Walks the tree in XOR order (the subtree
-   * on `id`'s side of each split holds only closer contacts than the other), so only the leaves
-   * needed are visited and sorted.
-   */
+  /** Up to `n` contacts closest to `id`, closest first. */
   closest(id: Uint8Array, n: number): Contact[] {
-    const out: Contact[] = [];
-    if (this.stats.size === 0 || n <= 0) return out;
-    const visit = (node: Leaf, depth: number): void => {
-      if (out.length >= n) return;
-      const contacts = node.contacts;
-      if (contacts !== null) {
-        if (contacts.length === 0) return;
-        const sorted = contacts.length === 1 ? contacts : sortByDistance(contacts, id);
-        for (let i = 0; i < sorted.length && out.length < n; i++) out.push(sorted[i] as Contact);
-        return;
-      }
-      const bit = ((id[depth >> 3] as number) >> (7 - (depth & 7))) & 1;
-      visit((bit === 1 ? node.right : node.left) as Leaf, depth + 1);
-      visit((bit === 1 ? node.left : node.right) as Leaf, depth + 1);
-    };
-    visit(this.#kb.root as unknown as Leaf, 0);
-    return out;
+    if (this.stats.size === 0 || n <= 0) return [];
+    return closestIn(this.#root, id, n);
   }
 
   /** Every contact. */
@@ -321,14 +253,7 @@ export class RoutingTable {
    * split of the tree.
    */
   bucketPrefixLengths(): number[] {
-    let depth = 0;
-    let node = this.#kb.root as unknown as Leaf;
-    const self = this.#o.selfId;
-    while (node.contacts === null) {
-      const bit = ((self[depth >> 3] as number) >> (7 - (depth & 7))) & 1;
-      node = (bit === 1 ? node.right : node.left) as Leaf;
-      depth++;
-    }
+    const depth = depthOf(this.#root, this.#o.selfId);
     return Array.from({ length: Math.max(1, depth) }, (_, i) => i);
   }
 
@@ -337,27 +262,20 @@ export class RoutingTable {
     this.#closed = !active;
   }
 
-  /** The diversity group of an address, or `undefined` when exempt (cached per address). */
+  /** The diversity group of an address, or `undefined` when exempt. */
   #groupOf(address: Address): string | undefined {
     const d = this.#o.diversity;
     if (d === false) return undefined;
-    let g = groups.get(address);
-    if (g === undefined) {
-      g = { loopback: isLoopback(address), subnet: subnetOf(address) };
-      groups.set(address, g);
-    }
+    const g = groupOf(address);
     return !d.limitLoopback && g.loopback ? undefined : g.subnet;
   }
 
+  get #root(): Leaf {
+    return this.#kb.root as unknown as Leaf;
+  }
+
   #leafOf(id: Uint8Array): Leaf {
-    let node = this.#kb.root as unknown as Leaf;
-    let depth = 0;
-    while (node.contacts === null) {
-      const bit = ((id[depth >> 3] as number) >> (7 - (depth & 7))) & 1;
-      node = (bit === 1 ? node.right : node.left) as Leaf;
-      depth++;
-    }
-    return node;
+    return leafOf(this.#root, id);
   }
 
   #livenessCheck(old: Contact[], candidate: Contact): boolean {

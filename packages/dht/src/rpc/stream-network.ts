@@ -21,17 +21,11 @@ import {
   type StreamHandler,
   type Timer,
 } from '@detr/interface';
-import {
-  createFrameDecoder,
-  DhtRequest,
-  DhtResponse,
-  encodeFrame,
-  MessageType,
-  ProtocolError,
-} from '@detr/protocol';
+import { DhtResponse, encodeFrame, MessageType, ProtocolError } from '@detr/protocol';
 import { DhtInvalidResponseError, DhtTimeoutError, DhtUnreachableError } from '../errors.js';
 import { hex } from '../keys.js';
 import type { DhtNetwork, RpcHandler, RpcReply, RpcTarget } from './network.js';
+import { createInboundHandler, frames } from './stream-server.js';
 
 /** What the stream network needs from the transport (its connection manager fits). */
 export interface StreamDialer {
@@ -73,27 +67,6 @@ export interface StreamNetwork extends DhtNetwork {
   /** The stream protocol: `/detr/<network id hex>/dht/1`. */
   readonly protocol: string;
   stop(): void;
-}
-
-/** Feeds a stream's bytes to a frame decoder; calls `onFrame` for each frame of `type`. */
-function frames(
-  stream: Stream,
-  type: MessageType,
-  maxFrameBytes: number,
-  onFrame: (body: Uint8Array) => void,
-  onBad: (err: unknown) => void,
-): void {
-  const decoder = createFrameDecoder({ maxFrameBytes, types: [type] });
-  stream.on('data', (chunk: Uint8Array) => {
-    let list;
-    try {
-      list = decoder.push(chunk);
-    } catch (err) {
-      onBad(err);
-      return;
-    }
-    for (const f of list) onFrame(f.body);
-  });
 }
 
 interface Pending {
@@ -150,67 +123,15 @@ export function createStreamNetwork(
     s.once('close', () => open.delete(s));
   };
 
-  // ---- inbound: one stream per requester connection, many requests on it ----
-
-  const onStream: StreamHandler = (stream, connection) => {
-    track(stream);
-    if (handler === undefined || connection.remote.networkId !== networkHex) {
-      stream.reset();
-      return;
-    }
-    let inFlight = 0;
-    const peer = connection.remotePeer;
-    const hostile = (err: unknown): void => {
-      if (err instanceof ProtocolError || err instanceof DhtInvalidResponseError)
-        reporter.penalize(peer, 'invalid-message');
-      stream.reset();
-    };
-    frames(
-      stream,
-      MessageType.DhtRequest,
-      maxBytes,
-      (body) => {
-        let request: DhtRequest;
-        try {
-          request = DhtRequest.decode(body);
-        } catch (err) {
-          hostile(err);
-          return;
-        }
-        const h = handler;
-        if (h === undefined || inFlight >= maxInbound) {
-          if (inFlight >= maxInbound) reporter.penalize(peer, 'rate-limit');
-          stream.reset();
-          return;
-        }
-        inFlight++;
-        h({ peer, address: connection.remoteAddress, request })
-          .then(
-            (response) => {
-              if (response === undefined || stream.destroyed || !stream.writable) return;
-              stream.write(
-                encodeFrame(MessageType.DhtResponse, response, { maxFrameBytes: maxBytes }),
-              );
-            },
-            (err: unknown) => log.debug({ err }, 'inbound DHT request failed'),
-          )
-          .finally(() => {
-            inFlight--;
-            if (ended && inFlight === 0) finish();
-          });
-      },
-      hostile,
-    );
-    // The requester is done: close our side once every answer is written.
-    let ended = false;
-    const finish = (): void => {
-      if (!stream.destroyed && stream.writable) stream.end();
-    };
-    stream.once('end', () => {
-      ended = true;
-      if (inFlight === 0) finish();
-    });
-  };
+  const onStream = createInboundHandler({
+    handler: () => handler,
+    networkHex,
+    maxBytes,
+    maxInbound,
+    reporter,
+    log,
+    track,
+  });
 
   // ---- outbound: one channel per connection ----
 
