@@ -38,6 +38,7 @@ export type {
   WebRTCTransportComponents,
   WebRTCTransportInit,
   WebRTCTransportStats,
+  WebRTCDialOptions,
   SignalRoutes,
 } from './webrtc/transport.js';
 export { createWebRTCTransport } from './webrtc/transport.js';

@@ -358,6 +358,9 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
         withPeer(parseAddress('/ip4/0.0.0.0/udp/0/webrtc'), relayed.remotePeer.toString()),
         {
           expectedPeer: relayed.remotePeer,
+          // Hole punching only, signaled over the relayed connection itself.
+          directOnly: true,
+          via: relayed,
           ...(options.signal !== undefined ? { signal: options.signal } : {}),
         },
       );

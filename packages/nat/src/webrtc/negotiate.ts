@@ -41,6 +41,8 @@ export interface Negotiated {
 }
 
 export interface DialStrategyOptions {
+  /** Only the direct stage (hole punching), never TURN: for upgrading a relayed connection. */
+  readonly directOnly?: boolean;
   /** Opens a fresh signal path to the target (one per stage). */
   openPath(signal: AbortSignal): Promise<SignalPath>;
   /** The remote's profile if known from an earlier negotiation. */
@@ -139,8 +141,8 @@ export async function dialStrategy(
   const local = ctx.profile();
   const prediction =
     options.remoteProfile === undefined ? 'unknown' : predictPath(local, options.remoteProfile);
-  const stages = planStages(prediction, {
-    hasTurn: ctx.ice.hasTurn,
+  const stages = planStages(options.directOnly === true ? 'direct' : prediction, {
+    hasTurn: ctx.ice.hasTurn && options.directOnly !== true,
     directTimeoutMs: options.directTimeoutMs,
     lastTimeoutMs: options.lastTimeoutMs,
   });

@@ -41,7 +41,10 @@ export interface SignalRoutes {
    *
    * @throws {NoSignalingRouteError} when there is no way to reach the target
    */
-  open(target: PeerId, options: { signal: AbortSignal; address?: Address }): Promise<SignalPath>;
+  open(
+    target: PeerId,
+    options: { signal: AbortSignal; address?: Address; via?: Connection },
+  ): Promise<SignalPath>;
   /** Where inbound negotiations go. */
   onOffer(handler: OfferHandler | undefined): void;
 }
@@ -100,9 +103,23 @@ export interface WebRTCTransportStats {
   inboundRefused: number;
 }
 
+/** Options of a WebRTC dial. */
+export interface WebRTCDialOptions extends DialOptions {
+  /**
+   * Only the direct stage (ICE hole punching with STUN candidates), never TURN: what upgrading a
+   * relayed connection wants.
+   *
+   * @default false
+   */
+  directOnly?: boolean;
+  /** Signal over this connection (to the peer itself, or to a mutual peer). */
+  via?: Connection;
+}
+
 /** The WebRTC transport, with its counters. */
 export interface WebRTCTransport extends Transport {
   readonly stats: WebRTCTransportStats;
+  dial(address: Address, options?: WebRTCDialOptions): Promise<Connection>;
 }
 
 /** The address a session's selected remote candidate gives (host, srflx, prflx or a TURN relay). */
@@ -261,7 +278,7 @@ export function createWebRTCTransport(
     canDial(address) {
       return address.transport === 'webrtc' && address.relay === undefined;
     },
-    async dial(address, options: DialOptions = {}) {
+    async dial(address, options: WebRTCDialOptions = {}) {
       if (closed) throw new ClosedError('transport closed');
       const target =
         address.peer !== undefined ? peerIdFromString(address.peer) : options.expectedPeer;
@@ -280,10 +297,16 @@ export function createWebRTCTransport(
       try {
         const remoteProfile = known(target);
         const neg = await dialStrategy(ctx(listening?.bindAddress ?? init.bindAddress), {
-          openPath: (s) => components.signaling.open(target, { signal: s, address }),
+          openPath: (s) =>
+            components.signaling.open(target, {
+              signal: s,
+              address,
+              ...(options.via !== undefined ? { via: options.via } : {}),
+            }),
           ...(remoteProfile !== undefined ? { remoteProfile } : {}),
           directTimeoutMs: o.directTimeoutMs,
-          lastTimeoutMs: o.dialTimeoutMs,
+          lastTimeoutMs: options.directOnly === true ? o.directTimeoutMs * 2 : o.dialTimeoutMs,
+          ...(options.directOnly === true ? { directOnly: true } : {}),
           signal,
         });
         remember(target, neg.remoteProfile);

@@ -106,3 +106,43 @@ maybe('NAT lab (small matrix)', () => {
     }
   });
 });
+
+maybe('NAT lab (relay scenarios)', () => {
+  it('relays through a detr relay, upgrades the relayed connection to a direct one, keeps it relayed where no direct path exists, and cuts a client over the limit', async () => {
+    const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@detr/source', '--import', 'tsx', 'tools/natlab/src/cli.ts', 'relay'],
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      );
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 150_000);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve({ code: c ?? 1, out: text });
+      });
+    });
+    const json = (prefix: string): Record<string, unknown> => {
+      const line = out.split('\n').find((l) => l.startsWith(prefix)) ?? '';
+      return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>;
+    };
+    expect(json('upgrade:')).toMatchObject({
+      relayed: true,
+      upgraded: true,
+      directTransport: 'webrtc',
+      relayedStatusAfter: 'closed',
+    });
+    expect(json('no direct path:')).toMatchObject({
+      relayed: true,
+      upgraded: false,
+      relayedStillOpen: true,
+    });
+    expect(String(json('relay limit:').outcome)).not.toBe('still open');
+    expect(json('relay stats:')).toMatchObject({ circuitsCut: 1 });
+    expect(code).toBe(0);
+  }, 180_000);
+});
