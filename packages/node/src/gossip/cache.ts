@@ -39,18 +39,36 @@ export interface CachedMessage {
   readonly message: GossipMessageInit;
 }
 
-/** Recent messages in `history` heartbeat windows; the first `gossip` windows are advertised. */
+/**
+ * Recent messages in `history` heartbeat windows; the first `gossip` windows are advertised. At
+ * most `max` messages: past it the oldest is forgotten.
+ */
 export class MessageCache {
   private readonly windows: Array<Map<string, CachedMessage>> = [new Map<string, CachedMessage>()];
   private readonly byId = new Map<string, CachedMessage>();
   constructor(
     private readonly history: number,
     private readonly gossip: number,
+    private readonly max = Infinity,
   ) {}
   put(id: string, entry: CachedMessage): void {
     if (this.byId.has(id)) return;
+    if (this.byId.size >= this.max) this.evictOldest();
     this.byId.set(id, entry);
     (this.windows[0] as Map<string, CachedMessage>).set(id, entry);
+  }
+  get size(): number {
+    return this.byId.size;
+  }
+  private evictOldest(): void {
+    for (let i = this.windows.length - 1; i >= 0; i--) {
+      const w = this.windows[i] as Map<string, CachedMessage>;
+      const oldest = w.keys().next().value;
+      if (oldest === undefined) continue;
+      w.delete(oldest);
+      this.byId.delete(oldest);
+      return;
+    }
   }
   get(id: string): CachedMessage | undefined {
     return this.byId.get(id);
