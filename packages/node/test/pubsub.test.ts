@@ -85,10 +85,13 @@ describe('gossip pub/sub', () => {
   it('a publisher of invalid messages is penalised and pruned from every mesh', async () => {
     const { peers, ps, penalties } = await network(12, 5);
     const bad = peers[0]!.identity.peerId.toString();
-    for (const p of ps) {
+    const spamSeen: number[] = [];
+    ps.forEach((p, i) => {
       p.setValidator('t', (m) => (dec(m.data).startsWith('spam') ? 'reject' : 'accept'));
-      p.subscribe('t', () => {});
-    }
+      p.subscribe('t', (m) => {
+        if (i > 0 && dec(m.data).startsWith('spam')) spamSeen.push(i);
+      });
+    });
     await until(
       () => ps.slice(1).some((p) => p.mesh('t').includes(bad)),
       20_000,
@@ -101,6 +104,9 @@ describe('gossip pub/sub', () => {
     for (const p of neighbours) expect(p.score(peers[0]!.identity.peerId, 't')).toBeLessThan(0);
     await new Promise((r) => setTimeout(r, 200));
     for (const p of ps.slice(1)) expect(p.mesh('t')).not.toContain(bad);
+    // No subscriber got a spam message, and none was forwarded past the first hop.
+    expect(spamSeen).toEqual([]);
+    for (const p of ps.slice(1)) expect(p.stats().forwarded).toBe(0);
     // Honest peers were not penalised.
     for (const p of peers.slice(1))
       expect(penalties.get(p.identity.peerId.toString()) ?? 0).toBe(0);
@@ -110,6 +116,34 @@ describe('gossip pub/sub', () => {
     await ps[1]!.publish('t', enc('good'));
     await until(() => got.size === 12, 10_000, 'good message');
   }, 60_000);
+
+  it('lazy gossip: a peer outside every mesh gets messages through IHAVE/IWANT', async () => {
+    // a — b — c in a line; b keeps no mesh (D = 0), so c can only learn of a's messages from
+    // b's IHAVE and fetch them with IWANT.
+    const { peers } = await memoryPeers(3);
+    const ps = peers.map((p, i) =>
+      createPubSub(
+        { connections: p.cm, identity: p.identity, peerIdFromBytes },
+        i === 1 ? { heartbeatMs: 50, D: 0, Dlo: 0, Dhi: 0 } : { heartbeatMs: 50 },
+      ),
+    );
+    for (const p of ps) p.start();
+    cleanups.push(async () => {
+      for (const p of ps) p.stop();
+      for (const p of peers) await p.cm.stop();
+    });
+    await peers[0]!.cm.dial(peers[1]!.identity.peerId);
+    await peers[1]!.cm.dial(peers[2]!.identity.peerId);
+    const got: string[][] = [[], [], []];
+    ps.forEach((p, i) => p.subscribe('t', (m) => got[i]!.push(dec(m.data))));
+    await until(() => ps[1]!.topicPeers('t').length === 2, 10_000, 'subscriptions');
+    await ps[0]!.publish('t', enc('lazy'));
+    await until(() => got[2]!.length === 1, 10_000, 'delivery through IWANT');
+    expect(got).toEqual([['lazy'], ['lazy'], ['lazy']]);
+    expect(ps[1]!.mesh('t')).toEqual([]);
+    expect(ps[1]!.stats().forwarded).toBe(0);
+    expect(ps[1]!.stats().iwantServed).toBe(1);
+  }, 30_000);
 
   it('drops forged messages (bad signature) and penalises the sender', async () => {
     const { peers, ps, penalties } = await network(3, 2);

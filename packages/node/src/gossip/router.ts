@@ -163,14 +163,20 @@ export class MeshRouter {
     const now = clock.now();
     scores.decay();
     this.x.seen.expire(now);
+    const broke = new Set<string>();
     for (const [id, [key, deadline]] of this.promises) {
       if (deadline > now) continue;
       this.promises.delete(id);
+      counters.brokenPromises++;
+      broke.add(key);
+    }
+    // One behaviour penalty per heartbeat for a peer that owes messages (a mistimed IWANT of an
+    // honest peer costs little; a peer that advertises what it never sends keeps paying).
+    for (const key of broke) {
       const st = links.peers.get(key);
       if (st === undefined) continue;
-      counters.brokenPromises++;
       scores.penalty(key);
-      this.x.reporter.penalize(st.peer, 'timeout', 0.1);
+      this.x.reporter.penalize(st.peer, 'timeout', 0.25);
     }
     for (const st of links.peers.values()) {
       if (st.firstThisBeat > 0) this.x.reporter.reward(st.peer, 'gossip-first-delivery', 0.1);
