@@ -3483,6 +3483,86 @@ export namespace detr {
             /** Shape of a ServiceResponse. */
             type $Shape = detr.service.ServiceResponse.$Properties;
         }
+
+        /**
+         * Properties of a ServiceForward.
+         * @deprecated Use detr.service.ServiceForward.$Properties instead.
+         */
+        interface IServiceForward extends detr.service.ServiceForward.$Properties {
+        }
+
+        /**
+         * A request for a peer the requester has no direct route to, as signed by the requester: the
+         * body of a SignedEnvelope (payload_type 114, signer = the requester) that the requester sends to
+         * a relay and the relay passes on unchanged, so the target authenticates the requester itself
+         * rather than taking the relay's word for it.
+         */
+        class ServiceForward {
+
+            /**
+             * Constructs a new ServiceForward.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: detr.service.ServiceForward.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own. */
+            target: Uint8Array;
+
+            /** When the requester signed it (ms since the epoch); targets refuse stale and future ones. */
+            issuedAtMs: number;
+
+            /** Random; with the signer it names the request in the target's replay cache. */
+            nonce: Uint8Array;
+
+            /** ServiceForward request. */
+            request?: (detr.service.ServiceRequest.$Properties|null);
+
+            /**
+             * Encodes the specified ServiceForward message. Does not implicitly {@link detr.service.ServiceForward.verify|verify} messages.
+             * @param message ServiceForward message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: detr.service.ServiceForward.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ServiceForward message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {detr.service.ServiceForward & detr.service.ServiceForward.$Shape} ServiceForward
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): detr.service.ServiceForward & detr.service.ServiceForward.$Shape;
+        }
+
+        namespace ServiceForward {
+
+            /** Properties of a ServiceForward. */
+            interface $Properties {
+
+                /** The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own. */
+                target?: (Uint8Array|null);
+
+                /** When the requester signed it (ms since the epoch); targets refuse stale and future ones. */
+                issuedAtMs?: (number|null);
+
+                /** Random; with the signer it names the request in the target's replay cache. */
+                nonce?: (Uint8Array|null);
+
+                /** ServiceForward request */
+                request?: (detr.service.ServiceRequest.$Properties|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ServiceForward. */
+            type $Shape = detr.service.ServiceForward.$Properties;
+        }
     }
 
     /** Namespace signaling. */

@@ -8531,6 +8531,202 @@ export const detr = $root.detr = (() => {
             return ServiceResponse;
         })();
 
+        service.ServiceForward = (function() {
+
+            /**
+             * Properties of a ServiceForward.
+             * @typedef {Object} detr.service.ServiceForward.$Properties
+             * @property {Uint8Array|null} [target] The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own.
+             * @property {number|null} [issuedAtMs] When the requester signed it (ms since the epoch); targets refuse stale and future ones.
+             * @property {Uint8Array|null} [nonce] Random; with the signer it names the request in the target's replay cache.
+             * @property {detr.service.ServiceRequest.$Properties|null} [request] ServiceForward request
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ServiceForward.
+             * @memberof detr.service
+             * @interface IServiceForward
+             * @augments detr.service.ServiceForward.$Properties
+             * @deprecated Use detr.service.ServiceForward.$Properties instead.
+             */
+
+            /**
+             * Shape of a ServiceForward.
+             * @typedef {detr.service.ServiceForward.$Properties} detr.service.ServiceForward.$Shape
+             */
+
+            /**
+             * Constructs a new ServiceForward.
+             * @memberof detr.service
+             * @classdesc A request for a peer the requester has no direct route to, as signed by the requester: the
+             * body of a SignedEnvelope (payload_type 114, signer = the requester) that the requester sends to
+             * a relay and the relay passes on unchanged, so the target authenticates the requester itself
+             * rather than taking the relay's word for it.
+             * @constructor
+             * @param {detr.service.ServiceForward.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ServiceForward = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own.
+             * @member {Uint8Array} target
+             * @memberof detr.service.ServiceForward
+             * @instance
+             */
+            ServiceForward.prototype.target = $util.newBuffer([]);
+
+            /**
+             * When the requester signed it (ms since the epoch); targets refuse stale and future ones.
+             * @member {number} issuedAtMs
+             * @memberof detr.service.ServiceForward
+             * @instance
+             */
+            ServiceForward.prototype.issuedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Random; with the signer it names the request in the target's replay cache.
+             * @member {Uint8Array} nonce
+             * @memberof detr.service.ServiceForward
+             * @instance
+             */
+            ServiceForward.prototype.nonce = $util.newBuffer([]);
+
+            /**
+             * ServiceForward request.
+             * @member {detr.service.ServiceRequest.$Properties|null|undefined} request
+             * @memberof detr.service.ServiceForward
+             * @instance
+             */
+            ServiceForward.prototype.request = null;
+
+            /**
+             * Encodes the specified ServiceForward message. Does not implicitly {@link detr.service.ServiceForward.verify|verify} messages.
+             * @function encode
+             * @memberof detr.service.ServiceForward
+             * @static
+             * @param {detr.service.ServiceForward.$Properties} message ServiceForward message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ServiceForward.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.target != null && $Object.hasOwnProperty.call(message, "target") && message.target.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.target);
+                if (message.issuedAtMs != null && $Object.hasOwnProperty.call(message, "issuedAtMs") && (typeof message.issuedAtMs === "object" ? message.issuedAtMs.low || message.issuedAtMs.high : message.issuedAtMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.issuedAtMs);
+                if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.nonce);
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request"))
+                    $root.detr.service.ServiceRequest.encode(message.request, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ServiceForward message from the specified reader or buffer.
+             * @function decode
+             * @memberof detr.service.ServiceForward
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {detr.service.ServiceForward & detr.service.ServiceForward.$Shape} ServiceForward
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ServiceForward.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.detr.service.ServiceForward();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.target = value;
+                            else
+                                delete message.target;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.issuedAtMs = value;
+                            else
+                                delete message.issuedAtMs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.nonce = value;
+                            else
+                                delete message.nonce;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.request = $root.detr.service.ServiceRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.request);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ServiceForward;
+        })();
+
         return service;
     })();
 

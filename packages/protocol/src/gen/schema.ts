@@ -512,6 +512,18 @@ export const MESSAGES: Readonly<Record<string, MessageSchema>> = {
       { name: 'issuedAtMs', id: 4, kind: 'uint64' },
     ],
   },
+  ServiceForward: {
+    name: 'ServiceForward',
+    fullName: 'detr.service.ServiceForward',
+    typeCode: 114,
+    oneofs: [],
+    fields: [
+      { name: 'target', id: 1, kind: 'bytes', minLen: 1, maxLen: 64 },
+      { name: 'issuedAtMs', id: 2, kind: 'uint64' },
+      { name: 'nonce', id: 3, kind: 'bytes', len: 16 },
+      { name: 'request', id: 4, kind: 'message', ref: 'ServiceRequest', required: true },
+    ],
+  },
   ServiceRequest: {
     name: 'ServiceRequest',
     fullName: 'detr.service.ServiceRequest',

@@ -47,6 +47,7 @@ export const MessageType = {
   DialBackResponse: 101,
   ServiceRequest: 112,
   ServiceResponse: 113,
+  ServiceForward: 114,
 } as const;
 
 /** A frame type code (one of {@link MessageType}). */
@@ -2390,6 +2391,72 @@ export interface RevocationListInit {
 export const RevocationList: MessageCodec<RevocationList, RevocationListInit> = defineCodec<RevocationList, RevocationListInit>('RevocationList');
 
 /**
+ * A request for a peer the requester has no direct route to, as signed by the requester: the
+ * body of a SignedEnvelope (payload_type 114, signer = the requester) that the requester sends to
+ * a relay and the relay passes on unchanged, so the target authenticates the requester itself
+ * rather than taking the relay's word for it.
+ * A decoded `detr.service.ServiceForward`: every scalar present (proto3 defaults filled in), 64-bit
+ * integers as numbers, each oneof named by its discriminator. Frame type code 114.
+ */
+export interface ServiceForward {
+  /**
+   * The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own.
+   * Field 1; at least 1 byte, at most 64 bytes.
+   */
+  target: Uint8Array;
+  /**
+   * When the requester signed it (ms since the epoch); targets refuse stale and future ones.
+   * Field 2; at most 2^53 - 1.
+   */
+  issuedAtMs: number;
+  /**
+   * Random; with the signer it names the request in the target's replay cache.
+   * Field 3; exactly 16 bytes.
+   */
+  nonce: Uint8Array;
+  /**
+   * Field 4; required.
+   */
+  request: ServiceRequest;
+}
+
+/** What {@link ServiceForward}'s encoder accepts: every field optional (absent = default). */
+export interface ServiceForwardInit {
+  /**
+   * The target's PeerId (binary form): a relay forwards only to it, a target accepts only its own.
+   * Field 1; at least 1 byte, at most 64 bytes.
+   */
+  target: Uint8Array;
+  /**
+   * When the requester signed it (ms since the epoch); targets refuse stale and future ones.
+   * Field 2; at most 2^53 - 1.
+   */
+  issuedAtMs?: number;
+  /**
+   * Random; with the signer it names the request in the target's replay cache.
+   * Field 3; exactly 16 bytes.
+   */
+  nonce: Uint8Array;
+  /**
+   * Field 4; required.
+   */
+  request: ServiceRequestInit;
+}
+
+/**
+ * Encoder and validating decoder of `detr.service.ServiceForward`.
+ *
+ * @throws {ProtocolError} from `decode` on any byte sequence that is not a valid message
+ * @throws {RangeError} from `encode` when a value breaks a schema limit
+ * @example
+ * ```ts
+ * const bytes = ServiceForward.encode(value)
+ * const again = ServiceForward.decode(bytes)
+ * ```
+ */
+export const ServiceForward: MessageCodec<ServiceForward, ServiceForwardInit> = defineCodec<ServiceForward, ServiceForwardInit>('ServiceForward');
+
+/**
  * The payload must stay the last field.
  * A decoded `detr.service.ServiceRequest`: every scalar present (proto3 defaults filled in), 64-bit
  * integers as numbers, each oneof named by its discriminator. Frame type code 112.
@@ -2845,6 +2912,7 @@ export interface MessageByType {
   101: DialBackResponse;
   112: ServiceRequest;
   113: ServiceResponse;
+  114: ServiceForward;
 }
 
 /** Encoder input type by frame type code. */
@@ -2882,4 +2950,5 @@ export interface MessageInitByType {
   101: DialBackResponseInit;
   112: ServiceRequestInit;
   113: ServiceResponseInit;
+  114: ServiceForwardInit;
 }
