@@ -110,11 +110,12 @@ describe('gossip pub/sub', () => {
     // Honest peers were not penalised.
     for (const p of peers.slice(1))
       expect(penalties.get(p.identity.peerId.toString()) ?? 0).toBe(0);
-    // And a valid message from an honest peer still reaches everyone.
+    // And a valid message from an honest peer still reaches every honest peer (the bad one
+    // gets it again once its score has decayed back: not asserted here).
     const got = new Set<number>();
-    ps.forEach((p, i) => p.subscribe('t', (m) => dec(m.data) === 'good' && got.add(i)));
+    ps.forEach((p, i) => p.subscribe('t', (m) => i > 0 && dec(m.data) === 'good' && got.add(i)));
     await ps[1]!.publish('t', enc('good'));
-    await until(() => got.size === 12, 10_000, 'good message');
+    await until(() => got.size === 11, 20_000, 'good message');
   }, 60_000);
 
   it('lazy gossip: a peer outside every mesh gets messages through IHAVE/IWANT', async () => {

@@ -33,6 +33,11 @@ export interface PeerState {
   firstThisBeat: number;
   /** Set once the peer subscribed past the limit (penalised once). */
   tooManyTopics: boolean;
+  /** Outbound streams reopened since the last heartbeat. */
+  reopened: number;
+  /** Failed stream opens in a row, and heartbeats to skip before the next repair. */
+  failures: number;
+  skip: number;
 }
 
 /** What the links call back into. */
@@ -107,10 +112,23 @@ export class GossipLinks {
         ihaveThisBeat: 0,
         firstThisBeat: 0,
         tooManyTopics: false,
+        reopened: 0,
+        failures: 0,
+        skip: 0,
       };
       this.peers.set(key, st);
     }
     return st;
+  }
+
+  /** Opens the missing outbound streams (once per heartbeat). */
+  repair(): void {
+    for (const st of this.peers.values()) {
+      st.reopened = 0;
+      if (st.out !== undefined) continue;
+      if (st.skip > 0) st.skip--;
+      else void this.ensureStream(st);
+    }
   }
 
   /** Sends `rpc` to `st` (queued until its stream opens). */
@@ -167,15 +185,23 @@ export class GossipLinks {
       }
       stream.on('error', () => {});
       stream.once('close', () => {
-        if (st.out === stream) st.out = undefined;
+        if (st.out !== stream) return;
+        st.out = undefined;
+        // The connection may outlive the stream (the remote restarted pub/sub): open a new one
+        // at once; repairs after that wait for the next heartbeat or send.
+        if (st.reopened++ === 0) setImmediate(() => void this.ensureStream(st));
       });
       // The remote never writes on our outbound stream: discard anything it sends.
       stream.resume();
       st.out = stream;
+      st.failures = 0;
       const hello = this.hooks.hello();
       if (hello !== undefined) this.write(st, hello);
       for (const frame of st.backlog.splice(0)) this.write(st, frame);
     } catch (err) {
+      // A peer without gossip (or refusing it) is retried after 2, 4, … up to 64 heartbeats.
+      st.failures++;
+      st.skip = Math.min(2 ** st.failures, 64);
       this.log.debug({ peer: st.key, err: String(err) }, 'gossip stream failed');
     } finally {
       st.backlog.length = 0;

@@ -187,6 +187,7 @@ export class MeshRouter {
       st.firstThisBeat = 0;
       for (const [t, until] of st.backoff) if (until <= now) st.backoff.delete(t);
     }
+    links.repair();
     for (const [topic, mesh] of this.meshes) this.maintain(topic, mesh);
     this.x.mcache.shift();
   }
