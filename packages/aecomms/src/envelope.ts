@@ -3,7 +3,7 @@
 // revocation lists, presence records and anything else signed in detr use this one scheme, so a
 // signature made for one payload type can never be replayed as another.
 import type { SignedEnvelope } from '@detr/protocol';
-import { nodeCryptoProvider } from './crypto/node.js';
+import { defaultCryptoProvider } from './crypto/default.js';
 import type { CryptoProvider } from './crypto/provider.js';
 
 const PREFIX = new TextEncoder().encode('detr-signed-envelope:');
@@ -66,7 +66,7 @@ export interface VerifyEnvelopeOptions {
   /**
    * The provider that verifies the signature.
    *
-   * @default nodeCryptoProvider
+   * @default defaultCryptoProvider (sodium when it loads, else node:crypto)
    */
   provider?: CryptoProvider;
 }
@@ -90,6 +90,6 @@ export function verifyEnvelope(
   if (options.payloadType !== undefined && payloadType !== options.payloadType) return false;
   if (!Number.isInteger(payloadType) || payloadType < 1 || payloadType > 0xffff_ffff) return false;
   if (!(body instanceof Uint8Array)) return false;
-  const provider = options.provider ?? nodeCryptoProvider;
+  const provider = options.provider ?? defaultCryptoProvider;
   return provider.ed25519Verify(signer, envelopeSigningBytes(payloadType, body), signature);
 }

@@ -30,6 +30,8 @@ export type {
   ScryptParams,
 } from './crypto/provider.js';
 export { nodeCryptoProvider } from './crypto/node.js';
+export { sodiumCryptoProvider, sodiumLoadError } from './crypto/sodium.js';
+export { defaultCryptoProvider } from './crypto/default.js';
 export { nobleCryptoProvider } from './crypto/noble.js';
 
 export {

@@ -130,7 +130,8 @@ function totalLength(parts: readonly Uint8Array[]): number {
 }
 const AUTH_TAG = { authTagLength: TAG_BYTES } as const;
 
-class NodeAead implements Aead {
+/** @internal node:crypto's ChaCha20-Poly1305 (also the sodium provider's large-message path). */
+export class NodeAead implements Aead {
   private readonly key: Buffer;
 
   constructor(key: Uint8Array) {

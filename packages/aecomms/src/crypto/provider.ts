@@ -40,6 +40,21 @@ export interface Aead {
    */
   seal(nonce: Uint8Array, ad: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[];
   /**
+   * Optional fast path: encrypts the concatenation of `parts` into `out` at `offset` as
+   * `ciphertext ‖ tag(16)` and returns the bytes written. Providers that encrypt in place offer it
+   * so a whole frame is one buffer; callers fall back to {@link seal} without it, and for
+   * messages longer than {@link sealIntoMaxBytes}.
+   */
+  sealInto?(
+    nonce: Uint8Array,
+    ad: Uint8Array | undefined,
+    parts: readonly Uint8Array[],
+    out: Uint8Array,
+    offset: number,
+  ): number;
+  /** The longest plaintext {@link sealInto} is meant for (unlimited when absent). */
+  readonly sealIntoMaxBytes?: number;
+  /**
    * Decrypts the ciphertext given as the concatenation of `pieces`, checking `tag` and `ad`.
    * Returns the plaintext, or `null` when authentication fails (never a partial plaintext).
    */
@@ -76,7 +91,7 @@ export interface ScryptParams {
  * ```
  */
 export interface CryptoProvider {
-  /** `'node'` or `'noble'` for the built-in providers. */
+  /** `'sodium'`, `'node'` or `'noble'` for the built-in providers. */
   readonly name: string;
   /** `length` bytes from a cryptographically secure generator. */
   randomBytes(length: number): Uint8Array;

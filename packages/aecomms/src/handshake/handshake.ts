@@ -20,7 +20,7 @@ import {
   negotiateVersion,
   type SignedEnvelope,
 } from '@detr/protocol';
-import { nodeCryptoProvider } from '../crypto/node.js';
+import { defaultCryptoProvider } from '../crypto/default.js';
 import type { CryptoProvider, X25519KeyPair } from '../crypto/provider.js';
 import { HandshakeError, TokenError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
@@ -124,7 +124,7 @@ export interface HandshakeOptions extends AbortOptions {
   /**
    * Crypto provider.
    *
-   * @default nodeCryptoProvider
+   * @default defaultCryptoProvider (sodium when it loads, else node:crypto)
    */
   provider?: CryptoProvider;
   /** @default systemClock */
@@ -264,7 +264,7 @@ export async function performHandshake(
   options: HandshakeOptions,
 ): Promise<HandshakeResult> {
   checkOptions(options);
-  const provider = options.provider ?? nodeCryptoProvider;
+  const provider = options.provider ?? defaultCryptoProvider;
   const clock = options.clock ?? systemClock;
   const initiator = options.role === 'initiator';
   const staticKey = options.staticKey ?? cachedNoiseStaticKey(options.identity, provider);

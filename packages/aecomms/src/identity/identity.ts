@@ -1,6 +1,6 @@
 // A node's identity: an Ed25519 key pair and its PeerId.
 import type { PeerId } from '@detr/interface';
-import { nodeCryptoProvider } from '../crypto/node.js';
+import { defaultCryptoProvider } from '../crypto/default.js';
 import type { CryptoProvider, Ed25519KeyPair } from '../crypto/provider.js';
 import { peerIdFromPublicKey } from './peer-id.js';
 
@@ -22,7 +22,7 @@ export interface CreateIdentityOptions {
   /**
    * The crypto provider holding the key.
    *
-   * @default nodeCryptoProvider
+   * @default defaultCryptoProvider (sodium when it loads, else node:crypto)
    */
   provider?: CryptoProvider;
 }
@@ -60,7 +60,7 @@ class KeyPairIdentity implements Identity {
  * ```
  */
 export function createIdentity(seed?: Uint8Array, options: CreateIdentityOptions = {}): Identity {
-  const provider = options.provider ?? nodeCryptoProvider;
+  const provider = options.provider ?? defaultCryptoProvider;
   const key = seed === undefined ? provider.generateEd25519() : provider.ed25519FromSeed(seed);
   return new KeyPairIdentity(key, provider);
 }
@@ -77,7 +77,7 @@ export function verifySignature(
   publicKey: Uint8Array,
   data: Uint8Array,
   signature: Uint8Array,
-  provider: CryptoProvider = nodeCryptoProvider,
+  provider: CryptoProvider = defaultCryptoProvider,
 ): boolean {
   return provider.ed25519Verify(publicKey, data, signature);
 }

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { nodeCryptoProvider } from '../crypto/node.js';
+import { defaultCryptoProvider } from '../crypto/default.js';
 import type { CryptoProvider, ScryptParams } from '../crypto/provider.js';
 import { KeyFileError } from '../errors.js';
 import { createIdentity, type Identity } from './identity.js';
@@ -62,7 +62,7 @@ export interface SaveIdentityOptions {
    * @default { N: 32768, r: 8, p: 1 }
    */
   scrypt?: { N: number; r: number; p: number };
-  /** @default nodeCryptoProvider */
+  /** @default defaultCryptoProvider (sodium when it loads, else node:crypto) */
   provider?: CryptoProvider;
 }
 
@@ -76,7 +76,7 @@ export interface LoadIdentityOptions {
    * @default false
    */
   allowInsecurePermissions?: boolean;
-  /** @default nodeCryptoProvider */
+  /** @default defaultCryptoProvider (sodium when it loads, else node:crypto) */
   provider?: CryptoProvider;
 }
 
@@ -156,7 +156,7 @@ export async function saveIdentity(
   identity: Identity,
   options: SaveIdentityOptions = {},
 ): Promise<void> {
-  const provider = options.provider ?? nodeCryptoProvider;
+  const provider = options.provider ?? defaultCryptoProvider;
   const seed = identity.exportSeed();
   const head: Omit<KeyFileJson, 'checksum' | 'key'> = {
     type: TYPE,
@@ -223,7 +223,7 @@ export async function loadIdentity(
   path: string,
   options: LoadIdentityOptions = {},
 ): Promise<Identity> {
-  const provider = options.provider ?? nodeCryptoProvider;
+  const provider = options.provider ?? defaultCryptoProvider;
   const info = await stat(path);
   if (
     process.platform !== 'win32' &&

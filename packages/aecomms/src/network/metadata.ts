@@ -4,7 +4,7 @@
 import { MessageType, NetworkMetadata, SignedEnvelope } from '@detr/protocol';
 import type { Clock } from '@detr/interface';
 import { systemClock } from '@detr/interface';
-import { nodeCryptoProvider } from '../crypto/node.js';
+import { defaultCryptoProvider } from '../crypto/default.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { signEnvelope, verifyEnvelope, type EnvelopeSigner } from '../envelope.js';
 import { NetworkMetadataError } from '../errors.js';
@@ -53,7 +53,7 @@ export interface CreateNetworkInit {
 export interface NetworkComponents {
   /** @default systemClock */
   clock?: Clock;
-  /** @default nodeCryptoProvider */
+  /** @default defaultCryptoProvider (sodium when it loads, else node:crypto) */
   provider?: CryptoProvider;
 }
 
@@ -88,7 +88,7 @@ export function createNetwork(
   init: CreateNetworkInit,
   components: NetworkComponents = {},
 ): Network {
-  const provider = components.provider ?? nodeCryptoProvider;
+  const provider = components.provider ?? defaultCryptoProvider;
   const clock = components.clock ?? systemClock;
   const networkId = init.networkId ?? provider.randomBytes(NETWORK_ID_BYTES);
   const metadata: NetworkMetadata = {

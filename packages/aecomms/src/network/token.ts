@@ -3,7 +3,7 @@
 import type { Clock, PeerId } from '@detr/interface';
 import { systemClock } from '@detr/interface';
 import { AccessToken, MessageType, RevocationList, SignedEnvelope } from '@detr/protocol';
-import { nodeCryptoProvider } from '../crypto/node.js';
+import { defaultCryptoProvider } from '../crypto/default.js';
 import type { CryptoProvider, Ed25519PublicKey } from '../crypto/provider.js';
 import { envelopeSigningBytes, signEnvelope, type EnvelopeSigner } from '../envelope.js';
 import { TokenError } from '../errors.js';
@@ -50,7 +50,7 @@ export interface IssueTokenInit {
 export interface TokenComponents {
   /** @default systemClock */
   clock?: Clock;
-  /** @default nodeCryptoProvider */
+  /** @default defaultCryptoProvider (sodium when it loads, else node:crypto) */
   provider?: CryptoProvider;
 }
 
@@ -71,7 +71,7 @@ export function issueToken(
   init: IssueTokenInit,
   components: TokenComponents = {},
 ): SignedEnvelope {
-  const provider = components.provider ?? nodeCryptoProvider;
+  const provider = components.provider ?? defaultCryptoProvider;
   const clock = components.clock ?? systemClock;
   const notBeforeMs = init.notBeforeMs ?? clock.now();
   if (!(init.expiresAtMs > notBeforeMs))
@@ -189,7 +189,7 @@ class Verifier implements TokenVerifier {
   private seq = 0;
 
   constructor(components: TokenComponents, init: TokenVerifierInit) {
-    const provider = components.provider ?? nodeCryptoProvider;
+    const provider = components.provider ?? defaultCryptoProvider;
     this.clock = components.clock ?? systemClock;
     const { networkId, adminKeys } = init.network;
     if (!(networkId instanceof Uint8Array) || networkId.length !== NETWORK_ID_BYTES) {

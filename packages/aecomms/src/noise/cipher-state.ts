@@ -78,6 +78,33 @@ export class CipherState {
   }
 
   /**
+   * True when {@link encryptInto} suits a plaintext of `bytes` (a key is set and its provider
+   * encrypts in place at that size).
+   */
+  canEncryptInto(bytes: number): boolean {
+    const aead = this.aead;
+    return aead?.sealInto !== undefined && bytes <= (aead.sealIntoMaxBytes ?? Infinity);
+  }
+
+  /**
+   * EncryptWithAd over the concatenation of `parts`, written as ct ‖ tag into `out` at `offset`
+   * (which must have room for the parts plus 16 bytes). Only when {@link canEncryptInto}.
+   *
+   * @throws {NonceExhaustedError} when the nonce space is used up
+   */
+  encryptInto(
+    ad: Uint8Array,
+    parts: readonly Uint8Array[],
+    out: Uint8Array,
+    offset: number,
+  ): number {
+    const aead = this.aead;
+    if (aead?.sealInto === undefined)
+      throw new Error('encryptInto needs a key of an in-place provider');
+    return aead.sealInto(this.nextNonce(), ad, parts, out, offset);
+  }
+
+  /**
    * DecryptWithAd of `ciphertext` given as pieces plus its tag; `null` on authentication failure.
    * On failure the nonce is not advanced (spec section 5.1), but callers treat it as fatal.
    *

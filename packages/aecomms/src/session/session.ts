@@ -172,18 +172,27 @@ class Session implements SecureSession {
     if (n > MAX_PLAINTEXT_BYTES) {
       throw new RangeError(`a message carries at most ${MAX_PLAINTEXT_BYTES} plaintext bytes`);
     }
-    let pieces: Uint8Array[];
+    let out: Buffer[];
     try {
-      pieces = this.send.encryptParts(EMPTY, list);
+      if (this.send.canEncryptInto(n)) {
+        // One buffer for the whole frame: length, then ciphertext and tag written in place.
+        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + n + TAG_BYTES);
+        frame[0] = (n + TAG_BYTES) >>> 8;
+        frame[1] = (n + TAG_BYTES) & 0xff;
+        this.send.encryptInto(EMPTY, list, frame, FRAME_HEADER_BYTES);
+        out = [frame];
+      } else {
+        const pieces = this.send.encryptParts(EMPTY, list);
+        const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+        header.writeUInt16BE(n + TAG_BYTES, 0);
+        out = [header];
+        for (const p of pieces)
+          out.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+      }
     } catch (err) {
       if (err instanceof NonceExhaustedError) this.fail(err);
       throw err;
     }
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    header.writeUInt16BE(n + TAG_BYTES, 0);
-    const out: Buffer[] = [header];
-    for (const p of pieces)
-      out.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     this.counters.messagesSent++;
     this.counters.bytesSealed += n;
     if (this.rekeyEvery > 0 && ++this.sinceSendRekey >= this.rekeyEvery) {
@@ -196,7 +205,7 @@ class Session implements SecureSession {
 
   sealToBuffer(parts: Uint8Array | readonly Uint8Array[]): Buffer {
     const frame = this.seal(parts);
-    return Buffer.concat(frame);
+    return frame.length === 1 ? (frame[0] as Buffer) : Buffer.concat(frame);
   }
 
   open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void {

@@ -6,13 +6,16 @@ import { nobleCryptoProvider } from '../../src/crypto/noble.js';
 import { nodeCryptoProvider } from '../../src/crypto/node.js';
 import { NOISE_PROTOCOL_NAME, NoiseHandshake } from '../../src/noise/handshake-state.js';
 import { NOISE_XX_VECTORS } from '../fixtures/noise-vectors.js';
-import { hex, toHex } from '../helpers.js';
+import { hex, sodiumProvider, toHex } from '../helpers.js';
 
 const PAIRS: Array<[string, CryptoProvider, CryptoProvider]> = [
   ['node ↔ node', nodeCryptoProvider, nodeCryptoProvider],
   ['noble ↔ noble', nobleCryptoProvider, nobleCryptoProvider],
   ['node → noble', nodeCryptoProvider, nobleCryptoProvider],
   ['noble → node', nobleCryptoProvider, nodeCryptoProvider],
+  ['sodium ↔ sodium', sodiumProvider, sodiumProvider],
+  ['sodium → node', sodiumProvider, nodeCryptoProvider],
+  ['noble → sodium', nobleCryptoProvider, sodiumProvider],
 ];
 
 const EMPTY = new Uint8Array(0);
