@@ -21,6 +21,7 @@ import {
   type SignedEnvelope,
 } from '@detr/protocol';
 import { defaultCryptoProvider } from '../crypto/default.js';
+import { staticKeySignatureCache } from '../crypto/verify-cache.js';
 import type { CryptoProvider, X25519KeyPair } from '../crypto/provider.js';
 import { HandshakeError, TokenError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
@@ -116,6 +117,14 @@ export interface HandshakeOptions extends AbortOptions {
    */
   rekeyAfterMessages?: number;
   /**
+   * Remember valid identity/static-key signatures (process-wide, per provider, at most 1,024) so
+   * a peer seen again is not verified again: its signature over the same static key is the same
+   * bytes. false verifies every time.
+   *
+   * @default true
+   */
+  cacheVerifiedSignatures?: boolean;
+  /**
    * The local Noise static key.
    *
    * @default one per identity and provider, created on first use and cached for the process
@@ -190,12 +199,18 @@ async function checkRemote(
   } catch (err) {
     throw new HandshakeError('malformed', { cause: err });
   }
+  const signed = staticKeySigningBytes(remoteStatic);
+  const verify = (): boolean =>
+    provider.ed25519Verify(payload.identityKey, signed, payload.identitySig);
   if (
-    !provider.ed25519Verify(
-      payload.identityKey,
-      staticKeySigningBytes(remoteStatic),
-      payload.identitySig,
-    )
+    !(o.cacheVerifiedSignatures === false
+      ? verify()
+      : staticKeySignatureCache(provider).check(
+          payload.identityKey,
+          signed,
+          payload.identitySig,
+          verify,
+        ))
   ) {
     throw new HandshakeError('identity-signature');
   }

@@ -4,6 +4,10 @@ import type { Clock, PeerId } from '@detr/interface';
 import { systemClock } from '@detr/interface';
 import { AccessToken, MessageType, RevocationList, SignedEnvelope } from '@detr/protocol';
 import { defaultCryptoProvider } from '../crypto/default.js';
+import {
+  DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
+  VerifiedSignatures,
+} from '../crypto/verify-cache.js';
 import type { CryptoProvider, Ed25519PublicKey } from '../crypto/provider.js';
 import { envelopeSigningBytes, signEnvelope, type EnvelopeSigner } from '../envelope.js';
 import { TokenError } from '../errors.js';
@@ -178,6 +182,15 @@ export interface TokenVerifierInit {
   clockSkewMs?: number;
   /** A signed revocation list to install at once. */
   revocationList?: SignedEnvelope | Uint8Array;
+  /**
+   * Admin signatures (of tokens and revocation lists) found valid that are remembered, so a
+   * token seen again (a peer reconnecting) skips the Ed25519 verification. Only the signature
+   * check is skipped: network, peer, validity window and revocation are checked every time.
+   * 0 disables.
+   *
+   * @default 1024
+   */
+  verifiedTokenCacheEntries?: number;
 }
 
 class Verifier implements TokenVerifier {
@@ -187,6 +200,7 @@ class Verifier implements TokenVerifier {
   private readonly skewMs: number;
   private revoked = new Set<string>();
   private seq = 0;
+  private readonly verified: VerifiedSignatures;
 
   constructor(components: TokenComponents, init: TokenVerifierInit) {
     const provider = components.provider ?? defaultCryptoProvider;
@@ -201,6 +215,11 @@ class Verifier implements TokenVerifier {
     const skew = init.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
     if (!Number.isFinite(skew) || skew < 0) throw new RangeError('clockSkewMs must be ≥ 0');
     this.skewMs = skew;
+    const entries = init.verifiedTokenCacheEntries ?? DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES;
+    if (!Number.isInteger(entries) || entries < 0) {
+      throw new RangeError('verifiedTokenCacheEntries must be an integer ≥ 0');
+    }
+    this.verified = new VerifiedSignatures(entries);
     if (init.revocationList !== undefined) this.updateRevocationList(init.revocationList);
   }
 
@@ -214,7 +233,9 @@ class Verifier implements TokenVerifier {
     const signer = envelope.signer;
     const admin = this.admins.find((a) => sameBytes(a.bytes, signer));
     if (admin === undefined) throw new TokenError('token-signature');
-    if (!admin.verify(envelopeSigningBytes(payloadType, envelope.body), envelope.signature)) {
+    const signed = envelopeSigningBytes(payloadType, envelope.body);
+    const sig = envelope.signature;
+    if (!this.verified.check(admin.bytes, signed, sig, () => admin.verify(signed, sig))) {
       throw new TokenError('token-signature');
     }
   }

@@ -1,7 +1,8 @@
 // aecomms beside @chainsafe/libp2p-noise and @hyperswarm/secret-stream, in one process, in memory
 // (no sockets: the figures are the handshake and the secure channel, not TCP):
 // - handshakes/s: complete Noise XX handshakes, both sides in this process, run back to back.
-//   aecomms: identity signature + token verification + expected PeerId, every time (no cache).
+//   aecomms: identity signature + token verification + expected PeerId, every time (caches of
+//   verified signatures off); "reconnect": the same with them on (as between peers that met before).
 //   libp2p-noise: its XX with the libp2p identity payload and expected remote peer.
 //   secret-stream: its XX (Ed25519 via sodium-native).
 // - seal+open MB/s: aecomms sessions sealing and opening 64 KiB / 1 KiB messages (cipher layer,
@@ -99,10 +100,13 @@ interface AecommsSetup {
   }>;
 }
 
-function aecommsSetup(provider: CryptoProvider): AecommsSetup {
+function aecommsSetup(provider: CryptoProvider, cached = false): AecommsSetup {
   const admin = createIdentity(undefined, { provider });
   const network = createNetwork(admin, { name: 'bench' }, { provider });
-  const verifier = createTokenVerifier({ provider }, { network });
+  const verifier = createTokenVerifier(
+    { provider },
+    { network, verifiedTokenCacheEntries: cached ? 1024 : 0 },
+  );
   const alice = createIdentity(undefined, { provider });
   const bob = createIdentity(undefined, { provider });
   const expiresAtMs = Date.now() + 86_400_000;
@@ -131,6 +135,7 @@ function aecommsSetup(provider: CryptoProvider): AecommsSetup {
           tokenVerifier: verifier,
           expectedPeer: bob.peerId,
           provider,
+          cacheVerifiedSignatures: cached,
         }),
         performHandshake(b, {
           role: 'responder',
@@ -139,6 +144,7 @@ function aecommsSetup(provider: CryptoProvider): AecommsSetup {
           token: tokenB,
           tokenVerifier: verifier,
           provider,
+          cacheVerifiedSignatures: cached,
         }),
       ]);
       return { a, b, ra, rb };
@@ -146,8 +152,17 @@ function aecommsSetup(provider: CryptoProvider): AecommsSetup {
   };
 }
 
-export async function aecommsHandshakes(provider: CryptoProvider, n: number): Promise<number> {
-  const s = aecommsSetup(provider);
+/**
+ * Complete handshakes per second between two identities. `cached`: the verified-signature caches
+ * on (a peer reconnecting: the identity and token signatures are checked once); otherwise every
+ * handshake verifies all four signatures.
+ */
+export async function aecommsHandshakes(
+  provider: CryptoProvider,
+  n: number,
+  cached = false,
+): Promise<number> {
+  const s = aecommsSetup(provider, cached);
   return rate(n, Math.min(50, n), async () => {
     const { a, b } = await s.handshake();
     a.destroy();
@@ -415,10 +430,22 @@ async function run(ctx: BenchContext): Promise<void> {
           () => Promise<number>,
         ],
     ),
+    ...providers
+      .filter(([n]) => n !== 'noble')
+      .map(
+        ([name, p]) =>
+          [`${name}.reconnect`, () => aecommsHandshakes(p, hsN, true)] as [
+            string,
+            () => Promise<number>,
+          ],
+      ),
     ['libp2p_noise', () => libp2pNoiseHandshakes(hsN)],
     ['secret_stream', () => secretStreamHandshakes(hsN)],
   ]);
   for (const [name] of providers) ctx.figure(`aecomms.handshake.${name}`, hs.get(name)!, 'hs/s');
+  for (const [name] of providers.filter(([n]) => n !== 'noble')) {
+    ctx.figure(`aecomms.handshake.${name}.reconnect`, hs.get(`${name}.reconnect`)!, 'hs/s');
+  }
   ctx.figure('libp2p_noise.handshake', hs.get('libp2p_noise')!, 'hs/s');
   ctx.figure('secret_stream.handshake', hs.get('secret_stream')!, 'hs/s');
   for (const [name] of providers.filter(([n]) => n !== 'noble')) {
