@@ -48,6 +48,25 @@ export class SignalingError extends DetrError {
 }
 
 /**
+ * The remote broke the signaling protocol: an oversized or malformed SDP, a description whose
+ * fingerprint does not match, an answer where an offer belongs, too many or oversized candidates.
+ * The negotiation is dropped and, where the sender is authenticated (a connection to it, or a
+ * signed DHT record), the sender is penalized.
+ *
+ * @example
+ * ```ts
+ * catch (err) { if (err instanceof SignalingViolationError) reporter.penalize(peer, 'protocol-violation') }
+ * ```
+ */
+export class SignalingViolationError extends SignalingError {
+  constructor(message = 'Signaling protocol violation', options?: { cause?: unknown }) {
+    super(message, options);
+    (this as { code: string }).code = 'SIGNALING_VIOLATION';
+    this.name = 'SignalingViolationError';
+  }
+}
+
+/**
  * ICE found no working candidate pair in any stage of the strategy (direct, then TURN relay).
  *
  * @example

@@ -42,6 +42,8 @@ export type {
   SignalRoutes,
 } from './webrtc/transport.js';
 export { createWebRTCTransport } from './webrtc/transport.js';
+export type { MuxFactoryComponents } from './webrtc/mux.js';
+export { createMuxFactory } from './webrtc/mux.js';
 export type {
   HandshakeRunner,
   HandshakeOutcome,

@@ -1,178 +1,40 @@
 // The NAT service: NAT behaviour discovery and AutoNAT (the status), signaling, the WebRTC and
 // circuit transports, the relay service, reservations at relays, and the relay → direct upgrade.
-import type {
-  Address,
-  Clock,
-  Connection,
-  ConnectionGate,
-  ConnectionHandler,
-  Logger,
-  PeerId,
-  PeerReporter,
-  PeerRouting,
-  SharedRecords,
-  Startable,
-  StreamHandler,
-  Timer,
-  AbortOptions,
-} from '@detr/interface';
+// The single entry point a node wires (see the README's "Wiring into a node").
+import type { AbortOptions, Connection, Timer } from '@detr/interface';
 import { noopLogger, noopPeerReporter, parseAddress, systemClock, withPeer } from '@detr/interface';
-import {
-  AUTONAT_PROTOCOL,
-  createAutoNatServer,
-  createReachabilityTally,
-  requestDialBack,
-  type Reachability,
-} from './autonat.js';
-import { parseIceServers, type IceServerInit } from './ice/config.js';
+import { AUTONAT_PROTOCOL, createAutoNatServer } from './autonat.js';
+import { parseIceServers } from './ice/config.js';
 import { stopHandler } from './relay/client.js';
-import {
-  createRelayServer,
-  RELAY_HOP_PROTOCOL,
-  RELAY_STOP_PROTOCOL,
-  type RelayServer,
-  type RelayServerInit,
-} from './relay/server.js';
-import {
-  createCircuitTransport,
-  type CircuitTransport,
-  type StreamUpgrader,
-} from './relay/transport.js';
-import { SIGNAL_PROTOCOL } from './signaling/path.js';
+import { createRelayServer, RELAY_HOP_PROTOCOL, RELAY_STOP_PROTOCOL } from './relay/server.js';
+import { createCircuitTransport } from './relay/transport.js';
 import { createStreamUpgrader } from './relay/upgrade.js';
+import { SIGNAL_PROTOCOL } from './signaling/path.js';
 import { createSignalRoutes } from './signaling/routes.js';
-import { createSignaling, type SignalingInit } from './signaling/service.js';
-import {
-  discoverNatBehaviour,
-  type FilteringBehaviour,
-  type MappingBehaviour,
-} from './stun/behaviour.js';
-import type { NatProfile } from './strategy.js';
-import { detrHandshake, type HandshakeComponents } from './webrtc/handshake.js';
+import { createSignaling } from './signaling/service.js';
+import { createStatusTracker } from './nat/status.js';
+import type { Nat, NatComponents, NatInit, NatStatus } from './nat/types.js';
+import { detrHandshake } from './webrtc/handshake.js';
+import { createMuxFactory } from './webrtc/mux.js';
 import type { MuxFactory } from './webrtc/secure.js';
-import {
-  createWebRTCTransport,
-  type WebRTCTransport,
-  type WebRTCTransportInit,
-} from './webrtc/transport.js';
+import { createWebRTCTransport } from './webrtc/transport.js';
 
-/** The connections nat uses: the node's connection manager. */
-export interface NatConnectionManager {
-  connections(peer?: PeerId): readonly Connection[];
-  dial(target: PeerId | Address, options?: AbortOptions): Promise<Connection>;
-  handle(protocol: string, handler: StreamHandler): void;
-  unhandle(protocol: string): void;
-  /** Our own listen addresses (for AutoNAT). */
-  addresses(): readonly Address[];
-}
-
-/** Injected dependencies of {@link createNat}. */
-export interface NatComponents extends HandshakeComponents {
-  peerId: PeerId;
-  connections: NatConnectionManager;
-  /** Builds a multiplexed connection over an authenticated pipe (`@detr/transport`). */
-  mux: MuxFactory;
-  /**
-   * Handshake + secure channel + mux over a byte stream, for circuits.
-   *
-   * @default createStreamUpgrader(components) (aecomms' handshake and Noise session, and `mux`)
-   */
-  upgradeStream?: StreamUpgrader;
-  /** Where inbound WebRTC and relayed connections go (the connection manager's accept path). */
-  onConnection: ConnectionHandler;
-  /**
-   * Called when a relayed connection was upgraded to a direct one; the default hands the new
-   * connection to `onConnection` and closes the relayed one gracefully.
-   */
-  onUpgrade?: (direct: Connection, relayed: Connection) => void;
-  /** Dials `address` on a new connection expecting `peer`, for AutoNAT's dial-back service. */
-  dialBack?: (
-    address: Address,
-    peer: PeerId,
-    options: { signal: AbortSignal },
-  ) => Promise<Connection>;
-  /** The DHT's records (signaling with no connection in common). */
-  records?: SharedRecords;
-  /** The DHT's presence lookup (relay addresses of a peer). */
-  routing?: PeerRouting;
-  gate?: ConnectionGate;
-  reporter?: PeerReporter;
-  clock?: Clock;
-  logger?: Logger;
-}
-
-/** Options of {@link createNat}. */
-export interface NatInit {
-  /** STUN and TURN servers. @default [] */
-  iceServers?: readonly IceServerInit[];
-  /** Local address ICE and STUN use. @default every interface */
-  bindAddress?: string;
-  /** Offer the relay service to others (`true` for the defaults). @default false */
-  relayService?: boolean | RelayServerInit;
-  /** Relays to hold a reservation at (`<address>/p2p/<relay>`). @default [] */
-  relays?: readonly Address[];
-  /** Upgrade relayed connections to direct WebRTC ones. @default true */
-  holePunching?: boolean;
-  /** Re-run NAT behaviour discovery this often; 0 runs it once at start. @default 600000 */
-  discoveryIntervalMs?: number;
-  /** Ask connected peers for a dial-back this often; 0 disables AutoNAT. @default 300000 */
-  autonatIntervalMs?: number;
-  /** Dial-back confirmations (or failures) from distinct peers needed for a verdict. @default 2 */
-  autonatThreshold?: number;
-  /** Answer other peers' dial-back requests (needs `dialBack`). @default true */
-  autonatService?: boolean;
-  signaling?: SignalingInit;
-  webrtc?: Omit<WebRTCTransportInit, 'iceServers' | 'bindAddress'>;
-}
-
-/** What the node knows of its NAT: `node.nat.status`. */
-export interface NatStatus {
-  /** Mapping behaviour from STUN bindings to two servers. */
-  readonly mapping: MappingBehaviour;
-  /** Filtering behaviour from RFC 5780 tests (when the server supports them). */
-  readonly filtering: FilteringBehaviour;
-  /** AutoNAT's verdict from peers dialing us back. */
-  readonly reachability: Reachability;
-  /** Our public endpoints as STUN servers saw them. */
-  readonly publicAddresses: readonly string[];
-  /** Circuit addresses through relays holding a reservation for us. */
-  readonly relayAddresses: readonly string[];
-  /** Whether a TURN server is configured. */
-  readonly turn: boolean;
-  /** When discovery last ran (ms since the epoch), 0 before. */
-  readonly checkedAtMs: number;
-}
-
-/** The NAT service. */
-export interface Nat extends Startable {
-  readonly status: NatStatus;
-  /** The WebRTC and circuit transports, for the connection manager. */
-  readonly transports: { readonly webrtc: WebRTCTransport; readonly circuit: CircuitTransport };
-  /** The relay service, when offered. */
-  readonly relay: RelayServer | undefined;
-  /** Our NAT profile, as the connection strategy uses it. */
-  profile(): NatProfile;
-  /** Circuit addresses to advertise (DHT presence). */
-  relayAddresses(): Address[];
-  /** Called when the status changes (relay addresses, discovery, reachability). */
-  onStatus(listener: (status: NatStatus) => void): () => void;
-  /**
-   * Tries to replace a relayed connection by a direct WebRTC one (signaling over the relayed
-   * connection; ICE's simultaneous checks punch the holes). Resolves with the direct connection,
-   * or `undefined` when no direct path exists; the caller decides what to do with both.
-   */
-  upgrade(relayed: Connection, options?: AbortOptions): Promise<Connection | undefined>;
-  /** Runs NAT discovery now. */
-  discover(options?: AbortOptions): Promise<NatStatus>;
-}
+export type { Nat, NatComponents, NatConnectionManager, NatInit, NatStatus } from './nat/types.js';
 
 /**
- * Creates the NAT service.
+ * Creates the NAT service: the one entry point a node wires. Register `transports.webrtc` and
+ * `transports.circuit` with the connection manager, advertise `relayAddresses()` in presence (and
+ * again on `onStatus`), expose `status` as `node.nat.status`, and `start()`/`stop()` it with the
+ * node. Every protocol handler it needs is registered on `components.connections` by `start()`.
  *
- * @throws {TypeError} for a malformed ICE server configuration
+ * @throws {TypeError} for a malformed ICE server configuration, or neither `registry` nor `mux`
  * @example
  * ```ts
- * const nat = createNat({ ...security, peerId, connections: manager, mux, upgradeStream, onConnection }, { iceServers })
+ * const nat = createNat(
+ *   { identity, network, token, tokenVerifier, gate, peerId, connections: manager,
+ *     registry: manager, records: dht, routing: dht, reporter: peers, onConnection: manager.accept },
+ *   { iceServers: [{ urls: 'stun:stun.example.net' }], relays: [relayAddress] },
+ * )
  * await nat.start()
  * nat.status // { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', ... }
  * ```
@@ -185,28 +47,14 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
   const holePunching = init.holePunching ?? true;
   const discoveryIntervalMs = init.discoveryIntervalMs ?? 600_000;
   const autonatIntervalMs = init.autonatIntervalMs ?? 300_000;
-  const tally = createReachabilityTally(init.autonatThreshold ?? 2, clock);
-  let behaviour: {
-    mapping: MappingBehaviour;
-    filtering: FilteringBehaviour;
-    publicAddresses: string[];
-    checkedAtMs: number;
-  } = {
-    mapping: 'unknown',
-    filtering: 'unknown',
-    publicAddresses: [],
-    checkedAtMs: 0,
-  };
-  const statusListeners = new Set<(s: NatStatus) => void>();
   const timers: Timer[] = [];
   let running = false;
   const shutdown = new AbortController();
-
-  const profile = (): NatProfile => ({
-    mapping: behaviour.mapping,
-    filtering: behaviour.filtering,
-    reachability: tally.reachability,
-  });
+  let mux: MuxFactory;
+  if (components.mux !== undefined) mux = components.mux;
+  else if (components.registry !== undefined) {
+    mux = createMuxFactory({ registry: components.registry, reporter, clock, logger: log });
+  } else throw new TypeError('createNat needs components.registry (or components.mux)');
 
   const signaling = createSignaling(
     {
@@ -228,9 +76,9 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
     {
       peerId: components.peerId,
       handshake: detrHandshake(components),
-      mux: components.mux,
+      mux,
       signaling: routes,
-      natProfile: profile,
+      natProfile: () => tracker.profile(),
       ...(components.gate !== undefined ? { gate: components.gate } : {}),
       reporter,
       clock,
@@ -245,7 +93,7 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
   const circuit = createCircuitTransport({
     peerId: components.peerId,
     connections: components.connections,
-    upgrade: components.upgradeStream ?? createStreamUpgrader(components),
+    upgrade: components.upgradeStream ?? createStreamUpgrader({ ...components, mux }),
     clock,
     logger: log,
   });
@@ -271,72 +119,18 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
       ? createAutoNatServer({ dialBack: components.dialBack, reporter, logger: log })
       : undefined;
 
-  const status = (): NatStatus => ({
-    mapping: behaviour.mapping,
-    filtering: behaviour.filtering,
-    reachability: tally.reachability,
-    publicAddresses: behaviour.publicAddresses,
-    relayAddresses: circuit.reservations().flatMap((r) => r.addresses.map(String)),
-    turn: ice.hasTurn,
-    checkedAtMs: behaviour.checkedAtMs,
-  });
-  const emit = (): void => {
-    const s = status();
-    for (const l of statusListeners) {
-      try {
-        l(s);
-      } catch {
-        // listeners must not throw
-      }
-    }
-  };
-  circuit.onAddresses(emit);
-
-  const discover = async (options: AbortOptions = {}): Promise<NatStatus> => {
-    if (ice.stunServers.length === 0) return status();
-    try {
-      const b = await discoverNatBehaviour(ice.stunServers, {
-        ...(init.bindAddress !== undefined ? { bindAddress: init.bindAddress } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      });
-      behaviour = {
-        mapping: b.mapping,
-        filtering: b.filtering,
-        publicAddresses: [b.mapped, b.mapped2]
-          .filter((e) => e !== undefined)
-          .map((e) => `${e.address}:${e.port}`)
-          .filter((v, i, all) => all.indexOf(v) === i),
-        checkedAtMs: clock.now(),
-      };
-    } catch (err) {
-      log.debug({ err: (err as Error).message }, 'NAT discovery failed');
-      behaviour = { ...behaviour, checkedAtMs: clock.now() };
-    }
-    emit();
-    return status();
-  };
-
-  const autonatRound = async (): Promise<void> => {
-    const addresses = components.connections
-      .addresses()
-      .filter((a) => a.relay === undefined && (a.transport === 'tcp' || a.transport === 'quic'));
-    if (addresses.length === 0) return;
-    const peers = components.connections
-      .connections()
-      .filter((c) => c.status === 'open' && c.transport !== 'relay');
-    const before = tally.reachability;
-    for (const conn of peers.slice(0, 3)) {
-      try {
-        tally.record(
-          conn.remotePeer,
-          await requestDialBack(conn, addresses, { signal: AbortSignal.timeout(15_000) }),
-        );
-      } catch {
-        // the peer does not offer AutoNAT, or failed: no verdict from it
-      }
-    }
-    if (tally.reachability !== before) emit();
-  };
+  const tracker = createStatusTracker(
+    {
+      ice,
+      clock,
+      logger: log,
+      connections: components.connections,
+      relayAddresses: () => circuit.reservations().flatMap((r) => [...r.addresses]),
+      ...(init.bindAddress !== undefined ? { bindAddress: init.bindAddress } : {}),
+    },
+    { autonatThreshold: init.autonatThreshold ?? 2 },
+  );
+  circuit.onAddresses(tracker.emit);
 
   const every = (ms: number, fn: () => Promise<unknown>): void => {
     if (ms <= 0) return;
@@ -373,23 +167,27 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
     }
   };
 
-  const onRelayed = (conn: Connection): void => {
-    components.onConnection(conn);
-    // The dialer of the relayed connection starts the upgrade (one side only, no glare).
-    if (!holePunching || conn.direction !== 'outbound') return;
-    void upgrade(conn, { signal: shutdown.signal }).then((direct) => {
+  /** Tries the upgrade in the background; a direct connection replaces the relayed one. */
+  const upgradeInBackground = (relayed: Connection): void => {
+    void upgrade(relayed, { signal: shutdown.signal }).then((direct) => {
       if (direct === undefined) return;
-      if (components.onUpgrade !== undefined) components.onUpgrade(direct, conn);
+      if (components.onUpgrade !== undefined) components.onUpgrade(direct, relayed);
       else {
         components.onConnection(direct);
-        void conn.close().catch(() => conn.abort());
+        void relayed.close().catch(() => relayed.abort());
       }
     });
   };
 
+  const onRelayed = (conn: Connection): void => {
+    components.onConnection(conn);
+    // The dialer of the relayed connection starts the upgrade (one side only, no glare).
+    if (holePunching && conn.direction === 'outbound') upgradeInBackground(conn);
+  };
+
   return {
-    get status() {
-      return status();
+    get status(): NatStatus {
+      return tracker.status();
     },
     transports: {
       webrtc,
@@ -397,29 +195,17 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
         ...circuit,
         dial: async (address, options) => {
           const conn = await circuit.dial(address, options);
-          if (holePunching) {
-            void upgrade(conn, { signal: shutdown.signal }).then((direct) => {
-              if (direct === undefined) return;
-              if (components.onUpgrade !== undefined) components.onUpgrade(direct, conn);
-              else {
-                components.onConnection(direct);
-                void conn.close().catch(() => conn.abort());
-              }
-            });
-          }
+          if (holePunching) upgradeInBackground(conn);
           return conn;
         },
       },
     },
     relay,
-    profile,
+    profile: tracker.profile,
     relayAddresses: () => circuit.reservations().flatMap((r) => [...r.addresses]),
-    onStatus(listener) {
-      statusListeners.add(listener);
-      return () => statusListeners.delete(listener);
-    },
+    onStatus: tracker.onStatus,
     upgrade,
-    discover,
+    discover: tracker.discover,
     async start() {
       if (running) return;
       running = true;
@@ -441,9 +227,9 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
       for (const r of init.relays ?? []) {
         await circuit.listen(parseAddress(`${r.toString()}/p2p-circuit`), onRelayed);
       }
-      void discover({ signal: shutdown.signal });
-      every(discoveryIntervalMs, () => discover({ signal: shutdown.signal }));
-      every(autonatIntervalMs, autonatRound);
+      void tracker.discover({ signal: shutdown.signal });
+      every(discoveryIntervalMs, () => tracker.discover({ signal: shutdown.signal }));
+      every(autonatIntervalMs, () => tracker.autonatRound({ signal: shutdown.signal }));
     },
     async stop() {
       if (!running) return;

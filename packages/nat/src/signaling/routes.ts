@@ -47,7 +47,8 @@ export function createSignalRoutes(components: SignalRoutesComponents): SignalRo
 
   return {
     async open(target, { signal, address, via }) {
-      if (via !== undefined && via.status === 'open') return signaling.openPath(target, via, sessionId());
+      if (via !== undefined && via.status === 'open')
+        return signaling.openPath(target, via, sessionId());
       const direct = connections.connections(target).find((c) => c.status === 'open');
       if (direct !== undefined) return signaling.openPath(target, direct, sessionId());
       if (address?.relay !== undefined) {

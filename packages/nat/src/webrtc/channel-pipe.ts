@@ -154,6 +154,9 @@ export function createChannelPipe(
     },
     write(messages) {
       if (closed || localEnded || failed) return false;
+      // libdatachannel's send returns true when the message left at once (nothing queued): the
+      // buffered amount is asked for (a native call taking the transport's lock) only otherwise.
+      let queued = false;
       try {
         for (const pieces of messages) {
           let message: Uint8Array;
@@ -173,7 +176,7 @@ export function createChannelPipe(
             throw new RangeError(`message of ${message.length} bytes > ${maxMessageBytes}`);
           }
           if (message.length === 0) continue;
-          channel.sendMessageBinary(message);
+          if (!channel.sendMessageBinary(message)) queued = true;
           stats.bytesSent += message.length;
           stats.messagesSent++;
         }
@@ -184,7 +187,7 @@ export function createChannelPipe(
         else fail(new DataChannelError(`send failed: ${(err as Error).message}`));
         return false;
       }
-      if (safe(() => channel.bufferedAmount(), 0) > high) {
+      if (queued && safe(() => channel.bufferedAmount(), 0) > high) {
         blocked = true;
         return false;
       }

@@ -2,8 +2,8 @@
 // order (direct, then TURN relay only), each over its own signal path; the answerer answers one
 // stage, or tells the dialer to skip a direct stage both NAT profiles say cannot work.
 import type { IceServer } from 'node-datachannel';
-import { AbortError, combineSignals, type Logger } from '@detr/interface';
-import { IceFailedError, SignalingError } from '../errors.js';
+import { AbortError, combineSignals, ProtocolViolationError, type Logger } from '@detr/interface';
+import { IceFailedError, SignalingError, SignalingViolationError } from '../errors.js';
 import type { SignalPath } from '../signaling/path.js';
 import type { SignalBody } from '../signaling/signal.js';
 import { planStages, predictPath, type NatProfile } from '../strategy.js';
@@ -15,6 +15,17 @@ import {
   type RtcSessionResult,
   type SessionSignal,
 } from './session.js';
+
+/** Whether `err` says the remote broke the signaling protocol (it deserves a penalty). */
+export function isSignalingViolation(err: unknown): err is Error {
+  return err instanceof SignalingViolationError || err instanceof ProtocolViolationError;
+}
+
+/**
+ * How long an answerer signaling without trickle keeps the offer's candidates after its answer
+ * was delivered (three of the DHT mailbox's default fast polls).
+ */
+const ANSWER_GRACE_MS = 750;
 
 /** Why an answerer declines a direct stage. */
 export const RELAY_PREDICTED = 'relay-predicted';
@@ -68,6 +79,12 @@ function sessionFor(
   onSendError: (err: Error) => void,
 ): RtcSession {
   const profile = ctx.profile();
+  // An answerer signaling without trickle (through DHT records) sends its answer once gathering
+  // is done, and it may take the offerer a poll or two to read it. Its ICE checks must not
+  // connect before that: the offerer (the DTLS client) could not verify our certificate without
+  // the answer's fingerprint. So the offer's candidates wait until the answer was delivered, and
+  // a grace period more (the offerer's connectivity checks to our candidates go on meanwhile).
+  const hold = role === 'answerer' && !path.trickle;
   const onSignal = (s: SessionSignal): void => {
     let body: SignalBody;
     if (s.kind === 'offer' || s.kind === 'answer') {
@@ -77,19 +94,28 @@ function sessionFor(
       body = { kind: s.kind, sdp, fingerprint, stage, nat: profile };
     } else if (s.kind === 'candidate') body = s;
     else body = { kind: 'end-of-candidates' };
-    path.send(body).catch(onSendError);
+    const sent = path.send(body);
+    sent.catch(onSendError);
+    if (hold && body.kind === 'answer') {
+      void sent.then(
+        () => setTimeout(() => session.releaseCandidates(), ANSWER_GRACE_MS).unref(),
+        () => {},
+      );
+    }
   };
-  return createRtcSession({
+  const session = createRtcSession({
     role,
     iceServers: servers(ctx, stage),
     policy: stage === 'relay' ? 'relay' : 'all',
     trickle: path.trickle,
     onSignal,
     label: `detr-${role}-${stage}`,
+    holdCandidates: hold,
     ...(ctx.bindAddress !== undefined ? { bindAddress: ctx.bindAddress } : {}),
     ...(ctx.portRangeBegin !== undefined ? { portRangeBegin: ctx.portRangeBegin } : {}),
     ...(ctx.portRangeEnd !== undefined ? { portRangeEnd: ctx.portRangeEnd } : {}),
   });
+  return session;
 }
 
 /** Feeds remote signals into a session until it opens or fails; rejects on a close or violation. */
@@ -105,9 +131,9 @@ async function pump(
     switch (body.kind) {
       case 'offer':
       case 'answer':
-        if (body.kind !== expect) throw new SignalingError(`unexpected ${body.kind}`);
+        if (body.kind !== expect) throw new SignalingViolationError(`unexpected ${body.kind}`);
         if (sdpFingerprint(body.sdp) !== body.fingerprint)
-          throw new SignalingError('fingerprint mismatch');
+          throw new SignalingViolationError('fingerprint mismatch');
         onDescription(body);
         session.receive({ kind: body.kind, sdp: body.sdp });
         break;
@@ -128,6 +154,7 @@ async function pump(
  * Dials through the staged strategy.
  *
  * @throws {IceFailedError} when every stage failed (`cause`: the last stage's error)
+ * @throws {SignalingViolationError} / {ProtocolViolationError} when the remote broke the protocol
  * @throws {AbortError} / {TimeoutError} when `signal` fires first
  * @example
  * ```ts
@@ -193,6 +220,8 @@ export async function dialStrategy(
         path.close();
       }
       if (callerAborted()) throw new AbortError(undefined, { cause: options.signal?.reason });
+      // A remote that breaks the protocol gets no second stage.
+      if (isSignalingViolation(err)) throw err;
       lastError = err as Error;
       ctx.logger.debug({ stage, err: lastError.message }, 'ICE stage failed');
       // A stage whose ICE or DTLS reported failure early (in the first half of its time, e.g. a
@@ -228,7 +257,7 @@ export async function answerStrategy(
 ): Promise<Negotiated> {
   if (offer.kind !== 'offer') {
     path.close();
-    throw new SignalingError('negotiation must start with an offer');
+    throw new SignalingViolationError('negotiation must start with an offer');
   }
   const local = ctx.profile();
   if (offer.stage === 'direct' && ctx.ice.hasTurn && predictPath(local, offer.nat) === 'relay') {
@@ -238,7 +267,7 @@ export async function answerStrategy(
   }
   if (sdpFingerprint(offer.sdp) !== offer.fingerprint) {
     path.close();
-    throw new SignalingError('fingerprint mismatch');
+    throw new SignalingViolationError('fingerprint mismatch');
   }
   const stageAbort = new AbortController();
   const signal = combineSignals(
@@ -256,6 +285,8 @@ export async function answerStrategy(
     return { session, result, stage: offer.stage, remoteProfile: offer.nat };
   } catch (err) {
     session.close();
+    // Tell the dialer at once (it moves on to its next stage instead of waiting out this one).
+    await path.send({ kind: 'close', reason: 'failed' }).catch(() => {});
     path.close();
     throw err;
   }

@@ -3,8 +3,8 @@
 // callback is guarded: an exception escaping one aborts the whole process.
 import { PeerConnection, type DataChannel, type IceServer } from 'node-datachannel';
 import { AbortError, TimeoutError } from '@detr/interface';
-import { IceFailedError, SignalingError } from '../errors.js';
-import { releaseWebRTC, retainWebRTC, retire } from './runtime.js';
+import { IceFailedError, SignalingError, SignalingViolationError } from '../errors.js';
+import { adopt, closeAdopted, releaseWebRTC, retainWebRTC } from './runtime.js';
 
 /** A signal one side of a negotiation sends the other. */
 export type SessionSignal =
@@ -30,6 +30,12 @@ export interface RtcSessionInit {
    * @default true
    */
   readonly trickle?: boolean;
+  /**
+   * Hold the remote's candidates until {@link RtcSession.releaseCandidates} (an answerer whose
+   * answer travels slowly: its ICE checks must not connect before the offerer has the answer, or
+   * the offerer's DTLS cannot verify our certificate). @default false
+   */
+  readonly holdCandidates?: boolean;
   /** Called for each signal to deliver to the remote. Must not throw. */
   readonly onSignal: (signal: SessionSignal) => void;
   /** Name for node-datachannel's log lines. */
@@ -58,6 +64,8 @@ export interface RtcSession {
   open(options?: { signal?: AbortSignal }): Promise<RtcSessionResult>;
   /** Applies a signal from the remote. A malformed one fails the session; never throws. */
   receive(signal: SessionSignal): void;
+  /** Adds the remote candidates held so far (and later ones) when `holdCandidates` was set. */
+  releaseCandidates(): void;
   /** Closes the channel and the PeerConnection. Idempotent. */
   close(): void;
   /** Called once when the session closes (locally or because ICE/DTLS failed after open). */
@@ -103,6 +111,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     releaseWebRTC();
     throw new TypeError(`WebRTC configuration rejected: ${(err as Error).message}`);
   }
+  adopt('pc', pc);
   let channel: DataChannel | undefined;
   let hsChannel: DataChannel | undefined;
   let openChannels = 0;
@@ -113,6 +122,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
   let rejectedCandidates = 0;
   let haveRemote = false;
   let localReady = false;
+  let held = init.holdCandidates === true;
   const early: SessionSignal[] = [];
   const closeListeners: Array<(err?: Error) => void> = [];
   let settle: { resolve: (r: RtcSessionResult) => void; reject: (e: Error) => void } | undefined;
@@ -190,8 +200,10 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
       );
     };
     hsChannel = pc.createDataChannel('detr-hs', { negotiated: true, id: 0 });
+    adopt('dc', hsChannel);
     watch(hsChannel, 'handshake');
     channel = pc.createDataChannel('detr', { negotiated: true, id: 1 });
+    adopt('dc', channel);
     watch(channel, 'mux');
   };
 
@@ -199,7 +211,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     guard((sdp: string, type: string) => {
       // Our ICE transport exists once our description does: remote candidates can go in now.
       localReady = true;
-      for (const e of early.splice(0)) apply(e);
+      if (!held) for (const e of early.splice(0)) apply(e);
       if (!trickle) return;
       if (type === 'offer' || type === 'answer') send({ kind: type, sdp });
     }),
@@ -234,9 +246,10 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
       case 'offer':
       case 'answer': {
         const expected = init.role === 'offerer' ? 'answer' : 'offer';
-        if (s.kind !== expected || haveRemote) throw new SignalingError(`unexpected ${s.kind}`);
+        if (s.kind !== expected || haveRemote)
+          throw new SignalingViolationError(`unexpected ${s.kind}`);
         if (typeof s.sdp !== 'string' || s.sdp.length === 0 || s.sdp.length > 16384) {
-          throw new SignalingError('bad SDP');
+          throw new SignalingViolationError('bad SDP');
         }
         haveRemote = true;
         // Candidates inside a description (no trickle) are added one by one once our ICE
@@ -251,22 +264,24 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
             return m === null && !/^a=end-of-candidates\r?$/.test(line);
           })
           .join('\n');
-        if (inline.length > MAX_CANDIDATES) throw new SignalingError('too many candidates');
+        if (inline.length > MAX_CANDIDATES)
+          throw new SignalingViolationError('too many candidates');
         pc.setRemoteDescription(stripped, s.kind);
         if (init.role === 'answerer') makeChannel();
         early.unshift(...inline);
-        if (localReady) for (const e of early.splice(0)) apply(e);
+        if (localReady && !held) for (const e of early.splice(0)) apply(e);
         break;
       }
       case 'candidate':
-        if (!haveRemote || !localReady) {
-          if (early.length >= MAX_CANDIDATES) throw new SignalingError('too many candidates');
+        if (!haveRemote || !localReady || held) {
+          if (early.length >= MAX_CANDIDATES)
+            throw new SignalingViolationError('too many candidates');
           early.push(s);
           return;
         }
-        if (++candidates > MAX_CANDIDATES) throw new SignalingError('too many candidates');
+        if (++candidates > MAX_CANDIDATES) throw new SignalingViolationError('too many candidates');
         if (typeof s.candidate !== 'string' || s.candidate.length > 512)
-          throw new SignalingError('bad candidate');
+          throw new SignalingViolationError('bad candidate');
         try {
           pc.addRemoteCandidate(
             s.candidate,
@@ -287,19 +302,9 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
     if (closed) return;
     closed = true;
     if (!opened) settle?.reject(failure ?? new AbortError('session closed'));
-    for (const dc of [hsChannel, channel]) {
-      try {
-        dc?.close();
-      } catch {
-        // already closed
-      }
-    }
-    try {
-      pc.close();
-    } catch {
-      // already closed
-    }
-    retire(pc, hsChannel, channel);
+    closeAdopted('dc', hsChannel);
+    closeAdopted('dc', channel);
+    closeAdopted('pc', pc);
     releaseWebRTC();
     for (const l of closeListeners.splice(0)) {
       try {
@@ -352,8 +357,18 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
         fail(
           err instanceof SignalingError
             ? err
-            : new SignalingError(`bad signal: ${(err as Error).message}`),
+            : new SignalingViolationError(`bad signal: ${(err as Error).message}`),
         );
+      }
+    },
+    releaseCandidates() {
+      if (!held || closed) return;
+      held = false;
+      if (!localReady || !haveRemote) return;
+      try {
+        for (const e of early.splice(0)) apply(e);
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
       }
     },
     close,

@@ -24,13 +24,19 @@ import {
   systemClock,
   withPeer,
 } from '@detr/interface';
-import { peerIdFromString } from '@detr/aecomms';
+import { HandshakeError, peerIdFromString } from '@detr/aecomms';
 import { NoSignalingRouteError } from '../errors.js';
 import { parseIceServers, type IceServerInit } from '../ice/config.js';
 import type { SignalPath } from '../signaling/path.js';
 import type { OfferHandler } from '../signaling/service.js';
 import { UNKNOWN_PROFILE, type NatProfile } from '../strategy.js';
-import { answerStrategy, dialStrategy, type NegotiationContext } from './negotiate.js';
+import {
+  answerStrategy,
+  dialStrategy,
+  isSignalingViolation,
+  type NegotiationContext,
+} from './negotiate.js';
+import { releaseWebRTC, retainWebRTC } from './runtime.js';
 import { secureSession, type HandshakeRunner, type MuxFactory } from './secure.js';
 
 /** Where signal paths come from: opening one to a peer, and inbound negotiations. */
@@ -101,6 +107,8 @@ export interface WebRTCTransportStats {
   relayed: number;
   inbound: number;
   inboundRefused: number;
+  /** Negotiations dropped because the remote broke the signaling protocol. */
+  signalingViolations: number;
 }
 
 /** Options of a WebRTC dial. */
@@ -174,7 +182,11 @@ export function createWebRTCTransport(
     relayed: 0,
     inbound: 0,
     inboundRefused: 0,
+    signalingViolations: 0,
   };
+  // The runtime stays up while the transport is open: node-datachannel's cleanup() runs once,
+  // when the last transport (and session) closes.
+  retainWebRTC();
   const shutdown = new AbortController();
   const connections = new Set<Connection>();
   const profiles = new Map<string, { profile: NatProfile; at: number }>();
@@ -208,6 +220,17 @@ export function createWebRTCTransport(
     conn.onClose(() => connections.delete(conn));
   };
 
+  /**
+   * Penalizes a remote that broke the signaling protocol, when the signals surely came from it: a
+   * stream on a connection to it, or its signed DHT record. A mutual peer forwarding signals could
+   * forge them, so those are dropped without a penalty to anyone.
+   */
+  const violation = (peer: PeerId, route: SignalPath['route'] | undefined, err: unknown): void => {
+    if (!isSignalingViolation(err)) return;
+    stats.signalingViolations++;
+    if (route === 'direct' || route === 'dht') reporter.penalize(peer, 'protocol-violation');
+  };
+
   const onOffer: OfferHandler = (path, from, offer) => {
     const key = from.toString();
     const mine = inboundByPeer.get(key) ?? 0;
@@ -239,8 +262,11 @@ export function createWebRTCTransport(
           stats.inboundRefused++;
           return;
         }
+        // Signaled as `from`: the handshake must authenticate `from`, or it is refused before the
+        // responder's accept byte (the dialer's dial fails).
         const conn = await secureSession(neg, {
           direction: 'inbound',
+          expectedPeer: from,
           remoteAddress,
           handshake: components.handshake,
           mux: components.mux,
@@ -248,12 +274,6 @@ export function createWebRTCTransport(
           signal,
           ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}),
         });
-        if (!conn.remotePeer.equals(from)) {
-          // Signaled as one peer, authenticated as another: refuse.
-          reporter.penalize(conn.remotePeer, 'handshake-failed');
-          conn.abort();
-          return;
-        }
         if (closed) {
           conn.abort(new ClosedError('transport closed'));
           return;
@@ -263,6 +283,14 @@ export function createWebRTCTransport(
         onConnection(conn);
       } catch (err) {
         log.debug({ peer: key, err: (err as Error).message }, 'inbound negotiation failed');
+        violation(from, path.route, err);
+        if (err instanceof HandshakeError && err.reason === 'unexpected-peer') {
+          // Signaled as one peer, authenticated as another: a sender we know for sure (a
+          // connection to it, a signed record) lied about who would answer.
+          stats.inboundRefused++;
+          if (path.route === 'direct' || path.route === 'dht')
+            reporter.penalize(from, 'handshake-failed');
+        }
       } finally {
         inbound--;
         const n = (inboundByPeer.get(key) ?? 1) - 1;
@@ -294,15 +322,19 @@ export function createWebRTCTransport(
         shutdown.signal,
         AbortSignal.timeout(o.dialTimeoutMs),
       );
+      let route: SignalPath['route'] | undefined;
       try {
         const remoteProfile = known(target);
         const neg = await dialStrategy(ctx(listening?.bindAddress ?? init.bindAddress), {
-          openPath: (s) =>
-            components.signaling.open(target, {
+          openPath: async (s) => {
+            const path = await components.signaling.open(target, {
               signal: s,
               address,
               ...(options.via !== undefined ? { via: options.via } : {}),
-            }),
+            });
+            route = path.route;
+            return path;
+          },
           ...(remoteProfile !== undefined ? { remoteProfile } : {}),
           directTimeoutMs: o.directTimeoutMs,
           lastTimeoutMs: options.directOnly === true ? o.directTimeoutMs * 2 : o.dialTimeoutMs,
@@ -328,6 +360,7 @@ export function createWebRTCTransport(
         return conn;
       } catch (err) {
         stats.dialsFailed++;
+        violation(target, route, err);
         if (options.signal?.aborted === true)
           throw new AbortError(undefined, { cause: options.signal.reason });
         throw err;
@@ -368,6 +401,7 @@ export function createWebRTCTransport(
         ),
       );
       connections.clear();
+      releaseWebRTC();
     },
   };
 }

@@ -4,8 +4,8 @@ import { encodeFrame, MessageType } from '@detr/protocol';
 import { createSignaling, type Signaling } from '../../src/signaling/service.js';
 import { SIGNAL_PROTOCOL, type SignalPath } from '../../src/signaling/path.js';
 import type { SignalBody } from '../../src/signaling/signal.js';
-import { signalRecordValidator } from '../../src/signaling/dht.js';
 import { connect, fakePeer, type FakePeer } from '../support/fake-net.js';
+import { memoryRecords } from '../support/memory-records.js';
 
 const offer: SignalBody = {
   kind: 'offer',
@@ -167,28 +167,6 @@ describe('signaling through a mutual peer', () => {
 });
 
 describe('signaling through the DHT', () => {
-  /** A shared record store double: newest seq wins, the signal validator applied as the DHT does. */
-  function memoryRecords(): { as(publisher: PeerId): SharedRecords } {
-    const store = new Map<string, { value: Uint8Array; seq: number; publisher: Uint8Array }>();
-    return {
-      as: (publisher) => ({
-        put(key, value, options = {}) {
-          if (!signalRecordValidator.validate({ key, value, publisher: publisher.publicKey })) {
-            return Promise.reject(new Error('invalid record'));
-          }
-          const k = Buffer.from(key).toString('hex');
-          const seq = options.seq ?? Date.now();
-          if ((store.get(k)?.seq ?? -1) >= seq) return Promise.reject(new Error('stale seq'));
-          store.set(k, { value, seq, publisher: publisher.publicKey });
-          return Promise.resolve();
-        },
-        get(key) {
-          return Promise.resolve(store.get(Buffer.from(key).toString('hex')));
-        },
-      }),
-    };
-  }
-
   it('exchanges offer and answer through mailbox records with no connection at all', async () => {
     const [a, b] = [fakePeer(), fakePeer()];
     const records = memoryRecords();
