@@ -60,8 +60,8 @@ async function init(cmd: Record<string, unknown>): Promise<Record<string, unknow
   });
   const tokenVerifier = createTokenVerifier({}, { network });
   const registry = createStreamRegistry();
-  registry.handle(ECHO, ((s) => void s.pipe(s)));
-  registry.handle(SINK, ((s) => void s.resume()));
+  registry.handle(ECHO, (s) => void s.pipe(s));
+  registry.handle(SINK, (s) => void s.resume());
   const security = { identity, network, token, tokenVerifier };
   tcp = createTcpTransport({ ...security, registry, reporter: noopPeerReporter }, {});
   const t = tcp;
