@@ -1,6 +1,8 @@
 // The state shared by the DHT's modules (internal).
 import type { Clock, Logger, PeerId, PeerReporter, Rng } from '@detr/interface';
 import type { DhtConfig } from './config.js';
+import type { DhtEmitter } from './events.js';
+import type { RecordLocator } from './records/locate.js';
 import type { DhtSigner, PeerIdCodec, SignatureVerifier } from './identity.js';
 import type { RecordRules } from './records/record.js';
 import type { RecordStore } from './records/store.js';
@@ -43,6 +45,11 @@ export interface Ctx {
   readonly table: RoutingTable;
   readonly records: RecordStore;
   readonly rules: RecordRules;
+  /** Where a record key is stored in the key space. */
+  readonly locate: RecordLocator;
+  readonly events: DhtEmitter;
+  /** True when `peer` is banned (never asked, never added to the table). */
+  readonly banned: (peer: PeerId) => boolean;
   readonly stats: DhtStats;
   /**
    * Bucket (common prefix length, capped at {@link TOUCHED_SLOTS} - 1) → last time a lookup went

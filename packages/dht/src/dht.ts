@@ -1,42 +1,15 @@
-// createDht: wires the routing table, record store, RPC client/server, lookups, replication,
-// bootstrap/maintenance and presence around one DhtNetwork.
-import {
-  AbortError,
-  combineSignals,
-  cryptoRng,
-  noopLogger,
-  noopPeerReporter,
-  NotStartedError,
-  sleep,
-  systemClock,
-  type AbortOptions,
-} from '@detr/interface';
+// createDht: the public object around the parts `wire` builds: lifecycle (start, stop with the
+// presence withdrawal), the record API (put, get, delete, held records), presence, lookups and
+// events.
+import { combineSignals, NotStartedError, sleep, type AbortOptions } from '@detr/interface';
 import { resolveConfig, type DhtInit } from './config.js';
-import { TOUCHED_SLOTS, type Ctx } from './context.js';
-import { DhtNoPeersError, InvalidRecordError } from './errors.js';
-import { aecommsPeerIds, createEd25519Verifier } from './identity.js';
-import { hex, ID_BYTES, kadIdOfPeer } from './keys.js';
-import { Maintenance } from './maintenance/bootstrap.js';
-import { Replicator } from './maintenance/replication.js';
-import { findClosest, findRecord, replicateRecord } from './operations.js';
+import { hex, ID_BYTES } from './keys.js';
+import { findClosest, findRecord } from './operations.js';
 import { Announcer, presenceOf } from './presence.js';
-import {
-  openRecord,
-  signRecord,
-  type RecordRules,
-  type RecordValidator,
-} from './records/record.js';
-import { RecordStore } from './records/store.js';
-import {
-  mutableKey,
-  mutableValidator,
-  presenceKey,
-  presenceValidator,
-} from './records/validators.js';
-import { RoutingTable, type Contact } from './routing/table.js';
-import { ping } from './rpc/client.js';
-import { createServer } from './rpc/server.js';
-import type { Dht, DhtComponents, DhtValue, PutResult } from './types.js';
+import { createPublisher } from './publisher.js';
+import { mutableKey, presenceKey } from './records/validators.js';
+import type { Dht, DhtComponents, DhtValue } from './types.js';
+import { wire } from './wiring.js';
 
 const FIND_PEER_QUORUM = 2;
 
@@ -67,77 +40,9 @@ export function dhtProtocol(networkId: Uint8Array): string {
  */
 export function createDht(components: DhtComponents, init: DhtInit): Dht {
   const cfg = resolveConfig(init);
-  const self = components.signer.peerId;
-  const selfId = kadIdOfPeer(self);
-  const clock = components.clock ?? systemClock;
-  const verifier = components.verifier ?? createEd25519Verifier();
-  const peerIds = components.peerIds ?? aecommsPeerIds;
-  const validators = new Map<string, RecordValidator>([
-    ['m', mutableValidator],
-    ['presence', presenceValidator(peerIds)],
-    ...Object.entries(cfg.validators),
-  ]);
-  const rules: RecordRules = {
-    networkId: cfg.networkId,
-    verifier,
-    validators,
-    maxValueBytes: cfg.maxValueBytes,
-    maxTtlSec: cfg.maxTtlSec,
-    maxClockSkewMs: cfg.maxClockSkewMs,
-  };
-  let onAdded: (c: Contact) => void = () => {};
-  let onChanged: () => void = () => {};
-  const ctx: Ctx = {
-    cfg,
-    self,
-    selfId,
-    clock,
-    rng: components.rng ?? cryptoRng,
-    log: (components.logger ?? noopLogger).child({ component: 'dht' }),
-    reporter: components.reporter ?? noopPeerReporter,
-    network: components.network,
-    signer: components.signer,
-    verifier,
-    peerIds,
-    rules,
-    records: new RecordStore(components.store, cfg.networkId, clock, cfg),
-    table: new RoutingTable({
-      selfId,
-      k: cfg.k,
-      pingCount: cfg.livenessPingCount,
-      livenessCheckAfterMs: cfg.livenessCheckAfterMs,
-      diversity: cfg.ipDiversity,
-      clock,
-      ping: (c) => ping(ctx, c),
-      onAdded: (c) => {
-        onAdded(c);
-        onChanged();
-      },
-      onRemoved: () => onChanged(),
-    }),
-    stats: {
-      peers: 0,
-      records: 0,
-      recordBytes: 0,
-      requestsSent: 0,
-      requestsFailed: 0,
-      timeouts: 0,
-      requestsReceived: 0,
-      invalidMessages: 0,
-      recordsRefused: 0,
-      recordsStored: 0,
-      lookups: 0,
-      penalties: 0,
-    },
-    touched: new Float64Array(TOUCHED_SLOTS),
-    running: false,
-    requestId: 0,
-  };
-  const replicator = new Replicator(ctx);
-  const maintenance = new Maintenance(ctx, replicator, components.store, components.peerSource);
-  const server = createServer(ctx);
-  onAdded = (c) => replicator.peerAdded(c);
-  onChanged = () => maintenance.markDirty();
+  const { ctx, replicator, maintenance, server } = wire(components, cfg);
+  const { clock } = ctx;
+  const self = ctx.self;
   let shutdown = new AbortController();
   let starting: Promise<void> | undefined;
 
@@ -146,46 +51,9 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
     return combineSignals(options?.signal, shutdown.signal);
   };
 
-  const publish = async (
-    key: Uint8Array,
-    value: Uint8Array,
-    o: {
-      seq?: number | undefined;
-      ttlSec?: number | undefined;
-      signal?: AbortSignal;
-      track: boolean;
-    },
-  ): Promise<PutResult> => {
-    const signal = live(o);
-    const ttlSec = o.ttlSec ?? cfg.defaultTtlSec;
-    if (!Number.isInteger(ttlSec) || ttlSec < 1 || ttlSec > cfg.maxTtlSec)
-      throw new RangeError(`ttlSec must be an integer in [1, ${cfg.maxTtlSec}]`);
-    const now = clock.now();
-    const prev = replicator.publishedSeq(key) ?? ctx.records.held(key)?.seq ?? -1;
-    const seq = o.seq ?? Math.max(now, prev + 1);
-    if (!Number.isSafeInteger(seq) || seq < 0)
-      throw new RangeError('seq must be a safe integer ≥ 0');
-    const envelope = await signRecord(ctx.signer, {
-      key,
-      value,
-      seq,
-      ttlSec,
-      expiresAtMs: now + ttlSec * 1000,
-      networkId: cfg.networkId,
-    });
-    const view = openRecord(envelope, rules, now);
-    const out = await replicateRecord(ctx, view, { signal });
-    if (signal.aborted) throw new AbortError(undefined, { cause: signal.reason });
-    if (out.stored === 0) {
-      if (out.stale > 0) throw new InvalidRecordError('stale-seq', 'Peers hold a higher seq');
-      throw new DhtNoPeersError('No node stored the record');
-    }
-    if (o.track) replicator.track(view);
-    return { key, seq, expiresAtMs: view.expiresAtMs, replicas: out.stored, lookup: out.stats };
-  };
-
+  const publisher = createPublisher(ctx, replicator);
   const announcer = new Announcer(ctx, (key, value, o) =>
-    publish(key, value, { ...o, track: false }),
+    publisher.publish(key, value, { ...o, signal: live(o), track: false }),
   );
 
   const dht: Dht = {
@@ -196,7 +64,7 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
     async start() {
       if (ctx.running) return;
       starting ??= (async () => {
-        await ctx.records.load(rules);
+        await ctx.records.load(ctx.rules);
         shutdown = new AbortController();
         ctx.running = true;
         ctx.table.setActive(true);
@@ -234,7 +102,18 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
     },
 
     async put(key, value, options = {}) {
-      return publish(key, value, { ...options, track: options.republish !== false });
+      const signal = live(options);
+      return publisher.publish(key, value, {
+        seq: options.seq,
+        ttlSec: options.ttlSec,
+        signal,
+        track: options.republish !== false,
+      });
+    },
+
+    async delete(key, options = {}) {
+      const signal = live(options);
+      return publisher.remove(key, { seq: options.seq, ttlSec: options.ttlSec, signal });
     },
 
     async get(key, options = {}) {
@@ -243,6 +122,7 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
       options.onLookup?.(r.stats);
       const b = r.best;
       if (b === undefined) return undefined;
+      if (b.value.length === 0 && options.includeDeleted !== true) return undefined;
       const v: DhtValue = {
         key: b.key,
         value: b.value,
@@ -253,6 +133,10 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
         lookup: r.stats,
       };
       return v;
+    },
+
+    held(options = {}) {
+      return ctx.records.list(options.prefix, options.limit);
     },
 
     key(name = '') {
@@ -299,6 +183,10 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
 
     peers() {
       return ctx.table.contacts().map((c) => ({ peer: c.peer, addresses: c.addresses }));
+    },
+
+    on(event, listener) {
+      return ctx.events.on(event, listener);
     },
 
     stats() {

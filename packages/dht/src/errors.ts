@@ -61,13 +61,14 @@ export type InvalidRecordReason =
   | 'ttl'
   | 'stale-seq'
   | 'conflict'
+  | 'replace-refused'
   | 'key-mismatch';
 
 /**
  * A record failed validation: bad envelope or body, bad signature, another network, unknown
  * namespace, refused by the namespace's validator, too large, expired, a TTL above the maximum,
- * a sequence number lower than the one held (`stale-seq`), or another value at the same sequence
- * number (`conflict`).
+ * a sequence number lower than the one held (`stale-seq`), another value at the same sequence
+ * number (`conflict`), or a replacement the namespace's `mayReplace` refuses (`replace-refused`).
  *
  * @example
  * ```ts

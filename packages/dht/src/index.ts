@@ -9,6 +9,8 @@ export { createDht, dhtProtocol } from './dht.js';
 export type {
   AnnounceOptions,
   ClosestPeers,
+  DeleteOptions,
+  DhtBanList,
   Dht,
   DhtComponents,
   DhtPeer,
@@ -16,6 +18,7 @@ export type {
   FindClosestOptions,
   FindPeerOptions,
   GetOptions,
+  HeldOptions,
   LookupOptions,
   PeerPresence,
   PutOptions,
@@ -24,6 +27,7 @@ export type {
 export type { DhtInit, DhtConfig } from './config.js';
 export { DHT_DEFAULTS, resolveConfig } from './config.js';
 export type { DhtStats } from './context.js';
+export type { DhtEvents, DhtListener } from './events.js';
 export type { LookupStats } from './query/lookup.js';
 export type { IpDiversityInit } from './routing/table.js';
 export type { DhtPeerSource } from './maintenance/bootstrap.js';
@@ -39,7 +43,8 @@ export type { InvalidRecordReason } from './errors.js';
 export type { DhtSigner, SignatureVerifier, PeerIdCodec, Ed25519VerifierInit } from './identity.js';
 export { aecommsPeerIds, createEd25519Verifier } from './identity.js';
 export type { DhtRecordView, RecordValidator, RecordFields } from './records/record.js';
-export { namespaceOf, openRecord, signRecord } from './records/record.js';
+export { namespaceOf, openRecord, signRecord, supersedes } from './records/record.js';
+export { recordKeyPeer, PEER_ID_BYTES } from './records/locate.js';
 export {
   MAX_MUTABLE_NAME_BYTES,
   mutableKey,

@@ -3,10 +3,11 @@
 import type { PeerId } from '@detr/interface';
 import { DhtStatus, type SignedEnvelope } from '@detr/protocol';
 import type { Ctx } from './context.js';
-import { commonPrefixLength, compareDistance, kadIdOfPeer, kadIdOfRecordKey } from './keys.js';
+import { commonPrefixLength, compareDistance, kadIdOfPeer } from './keys.js';
 import { lookup, type LookupPeer, type LookupResult, type LookupStats } from './query/lookup.js';
-import { openRecord, type DhtRecordView } from './records/record.js';
+import { namespaceOf, openRecord, supersedes, type DhtRecordView } from './records/record.js';
 import { SELF } from './records/store.js';
+import { InvalidRecordError } from './errors.js';
 import { findNode, findValue, store, type FindValueAnswer } from './rpc/client.js';
 
 function touch(ctx: Ctx, id: Uint8Array): void {
@@ -73,8 +74,10 @@ export async function findRecord(
   options: { quorum: number; signal?: AbortSignal | undefined },
 ): Promise<RecordLookup> {
   ctx.stats.lookups++;
-  const id = kadIdOfRecordKey(ctx.cfg.networkId, key);
+  const id = ctx.locate(key);
   touch(ctx, id);
+  const ns = namespaceOf(key);
+  const validator = ns === undefined ? undefined : ctx.rules.validators.get(ns);
   let best: DhtRecordView | undefined;
   let holders = 0;
   let bestHop = 0;
@@ -106,7 +109,7 @@ export async function findRecord(
       if (r === undefined) return false;
       holders++;
       answers.set(hit, r.seq);
-      if (best === undefined || r.seq > best.seq) {
+      if (best === undefined || supersedes(validator, r, best)) {
         best = r;
         bestHop = hit.hop;
       }
@@ -129,6 +132,8 @@ export interface StoreOutcome {
   stored: number;
   /** Peers that refused it as stale (they hold a higher seq). */
   stale: number;
+  /** Peers that hold a record this one may not replace (the namespace's `mayReplace`). */
+  denied: number;
   /** Peers that refused it for quota or any other reason. */
   refused: number;
   readonly stats: LookupStats;
@@ -143,9 +148,9 @@ export async function replicateRecord(
   view: DhtRecordView,
   options: { signal?: AbortSignal | undefined } = {},
 ): Promise<StoreOutcome> {
-  const id = kadIdOfRecordKey(ctx.cfg.networkId, view.key);
+  const id = ctx.locate(view.key);
   const found = await findClosest(ctx, id, { signal: options.signal });
-  const out: StoreOutcome = { stored: 0, stale: 0, refused: 0, stats: found.stats };
+  const out: StoreOutcome = { stored: 0, stale: 0, denied: 0, refused: 0, stats: found.stats };
   const closest = found.closest;
   const selfAmongClosest =
     closest.length < ctx.cfg.k ||
@@ -155,8 +160,10 @@ export async function replicateRecord(
     try {
       await ctx.records.put(view, SELF);
       out.stored++;
-    } catch {
-      out.refused++;
+    } catch (err) {
+      if (err instanceof InvalidRecordError && err.reason === 'stale-seq') out.stale++;
+      else if (err instanceof InvalidRecordError && err.reason === 'replace-refused') out.denied++;
+      else out.refused++;
     }
   }
   await Promise.all(
@@ -164,6 +171,7 @@ export async function replicateRecord(
       storeTo(ctx, p, view.envelope).then((s) => {
         if (s === 'ok') out.stored++;
         else if (s === 'stale') out.stale++;
+        else if (s === 'denied') out.denied++;
         else out.refused++;
       }),
     ),
@@ -176,11 +184,12 @@ export async function storeTo(
   ctx: Ctx,
   p: LookupPeer,
   envelope: SignedEnvelope,
-): Promise<'ok' | 'stale' | 'refused' | 'failed'> {
+): Promise<'ok' | 'stale' | 'denied' | 'refused' | 'failed'> {
   try {
     const { status, error } = await store(ctx, p, envelope);
     if (status === DhtStatus.DHT_STATUS_OK) return 'ok';
-    return error === 'stale-seq' ? 'stale' : 'refused';
+    if (error === 'stale-seq') return 'stale';
+    return error === 'replace-refused' ? 'denied' : 'refused';
   } catch {
     return 'failed';
   }

@@ -10,6 +10,8 @@ import type {
 } from '@detr/interface';
 import type { Store } from '@detr/stored';
 import type { DhtStats } from './context.js';
+import type { DhtEvents, DhtListener } from './events.js';
+import type { DhtRecordView } from './records/record.js';
 import type { DhtSigner, PeerIdCodec, SignatureVerifier } from './identity.js';
 import type { DhtPeerSource } from './maintenance/bootstrap.js';
 import type { LookupStats } from './query/lookup.js';
@@ -31,12 +33,22 @@ export interface DhtComponents {
   reporter?: PeerReporter;
   /** Previously known peers to bootstrap from on restart (`@detr/dpeers`). */
   peerSource?: DhtPeerSource;
+  /**
+   * Peers not to talk to (`@detr/dpeers` fits): a banned peer is never sent a request nor
+   * (re-)added to the routing table. @default nobody is banned
+   */
+  bans?: DhtBanList;
   /** @default systemClock */
   clock?: Clock;
   /** Randomness for refresh ids and jitter. @default cryptoRng */
   rng?: Rng;
   /** @default noopLogger */
   logger?: Logger;
+}
+
+/** Who is banned (see {@link DhtComponents.bans}). */
+export interface DhtBanList {
+  isBanned(peer: PeerId): boolean;
 }
 
 /** Options of {@link Dht.put}. */
@@ -69,6 +81,30 @@ export interface LookupOptions extends AbortOptions {
 export interface GetOptions extends LookupOptions {
   /** Stop once this many peers answered with a valid record. @default `getQuorum` */
   quorum?: number;
+  /**
+   * Resolve with a tombstone (the empty value {@link Dht.delete} publishes) instead of
+   * `undefined`. @default false
+   */
+  includeDeleted?: boolean;
+}
+
+/** Options of {@link Dht.delete}. */
+export interface DeleteOptions extends AbortOptions {
+  /** Sequence number of the tombstone. @default max(now in ms, highest seq found + 1) */
+  seq?: number;
+  /**
+   * Time to live of the tombstone. @default the longer of `defaultTtlSec` and what the newest
+   * version found has left (at most `maxTtlSec`)
+   */
+  ttlSec?: number;
+}
+
+/** Options of {@link Dht.held}. */
+export interface HeldOptions {
+  /** Only keys that start with these bytes. @default every key */
+  prefix?: Uint8Array;
+  /** At most this many records. @default no limit */
+  limit?: number;
 }
 
 /** A record found by {@link Dht.get}. */
@@ -161,11 +197,39 @@ export interface Dht extends Startable {
    */
   put(key: Uint8Array, value: Uint8Array, options?: PutOptions): Promise<PutResult>;
   /**
-   * The valid record with the highest seq found under `key`, or `undefined`.
+   * The valid record with the highest seq found under `key` (a lower one when the namespace's
+   * `mayReplace` refuses the higher one), or `undefined` (also for a tombstone, unless
+   * `includeDeleted`).
    *
    * @throws {AbortError} when `signal` aborts or the DHT stops
    */
   get(key: Uint8Array, options?: GetOptions): Promise<DhtValue | undefined>;
+  /**
+   * Deletes `key` network-wide: publishes a tombstone (an empty value, signed by this node, with
+   * a seq above the highest found) to the k closest, and stops republishing this node's record.
+   * Any party the namespace's validator accepts as a publisher of the key (and its
+   * `mayReplace`, when set) may delete: for `/m/` only the owner, for a custom namespace e.g. a
+   * mailbox's owner as well as the writer.
+   *
+   * @throws {InvalidRecordError} when the namespace refuses this node as a publisher
+   *   (`validator`) or as a replacement (`replace-refused`), or peers hold a higher seq
+   *   (`stale-seq`, with an explicit `seq`)
+   * @throws {DhtNoPeersError} when no node stored the tombstone
+   * @throws {AbortError} when `signal` aborts or the DHT stops
+   */
+  delete(key: Uint8Array, options?: DeleteOptions): Promise<PutResult>;
+  /**
+   * The records this node holds now (as one of their k closest), optionally under a key
+   * prefix, without any network request: e.g. a node's own mailbox records in a namespace of
+   * `placement: 'peer'`.
+   */
+  held(options?: HeldOptions): DhtRecordView[];
+  /**
+   * Subscribes to an event (`record:stored`, `record:self`); returns the unsubscribe function.
+   *
+   * @throws {TypeError} for an unknown event
+   */
+  on<E extends keyof DhtEvents>(event: E, listener: DhtListener<E>): () => void;
   /** The key of this node's mutable record `name` (`/m/<public key><name>`). */
   key(name?: string | Uint8Array): Uint8Array;
   /**

@@ -7,6 +7,7 @@ describe('DHT benchmark (small)', () => {
   it('measures boot, put, get and findPeer on a detr testnet', async () => {
     const f = await measureDetr({ nodes: 5, ops: 3 });
     for (const v of [f.bootMs, f.putP50, f.getP50, f.findPeerP50]) expect(v).toBeGreaterThan(0);
+    expect(f.misses).toBe(0);
   }, 60_000);
 
   it('measures the same on a hyperdht testnet', async () => {

@@ -38,6 +38,64 @@ export interface RecordValidator {
   validate(record: DhtRecordView): boolean | void;
   /** Largest value this namespace accepts (below the DHT-wide `maxValueBytes`). */
   readonly maxValueBytes?: number;
+  /**
+   * Whether `next` (a higher seq, already valid) may replace `current` under the same key. It
+   * lets a namespace allow a party other than the publisher to supersede or delete a record
+   * (e.g. a mailbox's owner clearing a slot another peer wrote) while refusing everyone else.
+   * Holders refuse a refused replacement (`replace-refused`, no penalty: two honest writers can
+   * race), and `get` keeps `current` over such a `next`. Every node of a network must use the
+   * same rule. @default every higher seq replaces a lower one
+   */
+  mayReplace?(next: DhtRecordView, current: DhtRecordView): boolean;
+  /**
+   * Where the namespace's records are stored: `'hash'` at the k closest to a hash of the network
+   * id and the key; `'peer'` at the k closest to the peer the key names right after the
+   * namespace (`/<namespace>/<PeerId bytes>…`, refused otherwise), so that peer is one of the
+   * holders while it is online and is handed the records when it comes back (see the
+   * `record:self` event). Every node of a network must use the same placement. @default 'hash'
+   */
+  readonly placement?: 'hash' | 'peer';
+}
+
+/**
+ * True when record `a` wins over record `b` under the same key: a higher seq wins unless the
+ * namespace's `mayReplace` refuses it (then the lower one stands).
+ *
+ * @example
+ * ```ts
+ * if (supersedes(validator, incoming, held)) keep(incoming)
+ * ```
+ */
+export function supersedes(
+  validator: RecordValidator | undefined,
+  a: DhtRecordView,
+  b: DhtRecordView,
+): boolean {
+  if (a.seq > b.seq) return validator?.mayReplace?.(a, b) !== false;
+  if (a.seq < b.seq) return validator?.mayReplace?.(b, a) === false;
+  return false;
+}
+
+/**
+ * The view of an envelope that already passed {@link openRecord} (e.g. one this node holds):
+ * decoded, not checked again. `undefined` when it does not decode.
+ */
+export function heldView(envelope: SignedEnvelope, expiresAtMs: number): DhtRecordView | undefined {
+  try {
+    const body = DhtRecord.decode(envelope.body);
+    return {
+      key: body.key,
+      value: body.value,
+      seq: body.seq,
+      ttlSec: body.ttlSec,
+      expiresAtMs,
+      networkId: body.networkId,
+      publisher: envelope.signer,
+      envelope,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The rules `openRecord` applies. */

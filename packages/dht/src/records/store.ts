@@ -4,21 +4,20 @@
 import type { Clock } from '@detr/interface';
 import { DhtRecord as DhtRecordBody, SignedEnvelope } from '@detr/protocol';
 import type { Namespace, Store } from '@detr/stored';
-import { InvalidRecordError, QuotaExceededError } from '../errors.js';
+import { InvalidRecordError } from '../errors.js';
 import { bytesEqual, bytesKey, kadIdOfRecordKey } from '../keys.js';
-import { openRecord, type DhtRecordView, type RecordRules } from './record.js';
+import type { RecordLocator } from './locate.js';
+import { QuotaLedger, SELF, type RecordQuotas } from './quota.js';
 
-/** Storage quotas. */
-export interface RecordQuotas {
-  /** Most records attributed to one peer (the one that delivered them). */
-  maxRecordsPerPeer: number;
-  /** Most bytes (encoded envelopes) attributed to one peer. */
-  maxBytesPerPeer: number;
-  /** Most records held in all. */
-  maxRecords: number;
-  /** Most bytes held in all. */
-  maxBytes: number;
-}
+export { SELF, type RecordQuotas } from './quota.js';
+import {
+  heldView,
+  namespaceOf,
+  openRecord,
+  type DhtRecordView,
+  type RecordRules,
+  type RecordValidator,
+} from './record.js';
 
 /** What the index knows about one held record. */
 export interface HeldRecord {
@@ -36,26 +35,36 @@ export interface HeldRecord {
 }
 
 const RECORD_PREFIX = 0x01;
-export const SELF = 'self';
 
 export class RecordStore {
   readonly #ns: Namespace<Uint8Array>;
   readonly #prefix: Uint8Array;
-  readonly #networkId: Uint8Array;
   readonly #clock: Clock;
-  readonly #quotas: RecordQuotas;
+  readonly #quota: QuotaLedger;
+  readonly #locate: RecordLocator;
+  readonly #validators: ReadonlyMap<string, RecordValidator> | undefined;
   readonly #index = new Map<string, HeldRecord>();
-  readonly #perOwner = new Map<string, { records: number; bytes: number }>();
-  #bytes = 0;
 
-  constructor(store: Store, networkId: Uint8Array, clock: Clock, quotas: RecordQuotas) {
+  constructor(
+    store: Store,
+    networkId: Uint8Array,
+    clock: Clock,
+    quotas: RecordQuotas,
+    options: {
+      /** Where a key is stored. @default the network-scoped hash of the key */
+      locate?: RecordLocator;
+      /** Namespace rules consulted on replacement (`mayReplace`). */
+      validators?: ReadonlyMap<string, RecordValidator>;
+    } = {},
+  ) {
     this.#ns = store.namespace('dht-records');
-    this.#networkId = networkId;
+    this.#locate = options.locate ?? ((key) => kadIdOfRecordKey(networkId, key));
+    this.#validators = options.validators;
     this.#prefix = new Uint8Array(1 + networkId.length);
     this.#prefix[0] = RECORD_PREFIX;
     this.#prefix.set(networkId, 1);
     this.#clock = clock;
-    this.#quotas = quotas;
+    this.#quota = new QuotaLedger(quotas);
   }
 
   get size(): number {
@@ -63,7 +72,7 @@ export class RecordStore {
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#quota.bytes;
   }
 
   /**
@@ -72,8 +81,7 @@ export class RecordStore {
    */
   async load(rules: RecordRules): Promise<number> {
     this.#index.clear();
-    this.#perOwner.clear();
-    this.#bytes = 0;
+    this.#quota.clear();
     const now = this.#clock.now();
     const bad: Uint8Array[] = [];
     for (const entry of this.#ns.scan({ prefix: this.#prefix })) {
@@ -127,11 +135,28 @@ export class RecordStore {
   }
 
   /**
+   * Held records whose key starts with `prefix` (every one without), with their fields, at most
+   * `limit`.
+   */
+  list(prefix: Uint8Array = new Uint8Array(0), limit = Infinity): DhtRecordView[] {
+    const out: DhtRecordView[] = [];
+    for (const h of this.records()) {
+      if (out.length >= limit) break;
+      if (h.key.length < prefix.length || !bytesEqual(h.key.subarray(0, prefix.length), prefix))
+        continue;
+      const envelope = this.get(h.key);
+      const view = envelope === undefined ? undefined : heldView(envelope, h.expiresAtMs);
+      if (view !== undefined) out.push(view);
+    }
+    return out;
+  }
+
+  /**
    * Stores a verified record delivered by `owner` (a peer's `bytesKey`, or {@link SELF}).
    * Resolves to `'stored'`, or `'unchanged'` when the same record was already held.
    *
    * @throws {InvalidRecordError} `stale-seq` for a lower seq than held, `conflict` for another
-   *   value at the same seq
+   *   value at the same seq, `replace-refused` when the namespace's `mayReplace` refuses it
    * @throws {QuotaExceededError} when `owner` or the node is over quota
    */
   async put(view: DhtRecordView, owner: string): Promise<'stored' | 'unchanged'> {
@@ -141,6 +166,7 @@ export class RecordStore {
     const encoded = SignedEnvelope.encode(view.envelope);
     if (existing !== undefined) {
       if (view.seq < existing.seq) throw new InvalidRecordError('stale-seq');
+      if (view.seq > existing.seq) this.#checkReplace(view, existing);
       if (view.seq === existing.seq) {
         const held = this.get(view.key);
         const heldValue = held === undefined ? undefined : valueOf(held);
@@ -151,25 +177,7 @@ export class RecordStore {
         // Same record, later expiry: the publisher republished it.
       }
     }
-    const delta = encoded.length - (existing?.bytes ?? 0);
-    if (owner !== SELF) {
-      const sameOwner = existing !== undefined && existing.owner === owner;
-      const use = this.#perOwner.get(owner) ?? { records: 0, bytes: 0 };
-      const addRecords = sameOwner ? 0 : 1;
-      const addBytes = sameOwner ? delta : encoded.length;
-      if (
-        use.records + addRecords > this.#quotas.maxRecordsPerPeer ||
-        use.bytes + addBytes > this.#quotas.maxBytesPerPeer
-      ) {
-        throw new QuotaExceededError('The peer is over its storage quota');
-      }
-    }
-    if (
-      (existing === undefined && this.#index.size + 1 > this.#quotas.maxRecords) ||
-      this.#bytes + delta > this.#quotas.maxBytes
-    ) {
-      throw new QuotaExceededError('The node is over its storage quota');
-    }
+    this.#quota.check(owner, encoded.length, existing, this.#index.size);
     await this.#ns.put(this.#storeKey(view.key), encoded, { expiresAtMs: view.expiresAtMs });
     const prev = this.#index.get(k);
     if (prev !== undefined) this.#forget(k, prev, false);
@@ -200,7 +208,23 @@ export class RecordStore {
 
   /** Records and bytes attributed to `owner`. */
   usage(owner: string): { records: number; bytes: number } {
-    return { ...(this.#perOwner.get(owner) ?? { records: 0, bytes: 0 }) };
+    return this.#quota.usage(owner);
+  }
+
+  #checkReplace(view: DhtRecordView, existing: HeldRecord): void {
+    const ns = namespaceOf(view.key);
+    const validator = ns === undefined ? undefined : this.#validators?.get(ns);
+    if (validator?.mayReplace === undefined) return;
+    const held = this.get(view.key);
+    const current = held === undefined ? undefined : heldView(held, existing.expiresAtMs);
+    if (current === undefined) return;
+    let ok: boolean;
+    try {
+      ok = validator.mayReplace(view, current);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new InvalidRecordError('replace-refused');
   }
 
   #storeKey(key: Uint8Array): Uint8Array {
@@ -219,7 +243,7 @@ export class RecordStore {
   ): void {
     const h: HeldRecord = {
       key: view.key.slice(),
-      kadId: prev?.kadId ?? kadIdOfRecordKey(this.#networkId, view.key),
+      kadId: prev?.kadId ?? this.#locate(view.key),
       seq: view.seq,
       expiresAtMs: view.expiresAtMs,
       bytes,
@@ -228,22 +252,12 @@ export class RecordStore {
       lastReplicatedMs: prev?.lastReplicatedMs ?? 0,
     };
     this.#index.set(bytesKey(view.key), h);
-    this.#bytes += bytes;
-    const use = this.#perOwner.get(owner) ?? { records: 0, bytes: 0 };
-    use.records++;
-    use.bytes += bytes;
-    this.#perOwner.set(owner, use);
+    this.#quota.add(h);
   }
 
   #forget(k: string, h: HeldRecord, fromIndex = true): void {
     if (fromIndex) this.#index.delete(k);
-    this.#bytes -= h.bytes;
-    const use = this.#perOwner.get(h.owner);
-    if (use !== undefined) {
-      use.records--;
-      use.bytes -= h.bytes;
-      if (use.records <= 0) this.#perOwner.delete(h.owner);
-    }
+    this.#quota.remove(h);
   }
 }
 

@@ -8,10 +8,12 @@
 import KBucket from 'k-bucket';
 import type { Address, Clock, PeerId } from '@detr/interface';
 import { bytesEqual, commonPrefixLength, distance48, ID_BITS, kadIdOfPeer } from '../keys.js';
-import { groupOf, infoOf, type Contact } from './contact.js';
+import { infoOf, type Contact } from './contact.js';
+import { SubnetLimits, type IpDiversityInit } from './diversity.js';
 import { closestIn, depthOf, leafOf, type Leaf } from './tree.js';
 
 export type { Contact } from './contact.js';
+export type { IpDiversityInit } from './diversity.js';
 
 /** Why {@link RoutingTable.confirm} did not add a peer. */
 export type ConfirmResult =
@@ -23,16 +25,6 @@ export type ConfirmResult =
   | 'subnet-table'
   | 'bucket-full'
   | 'checking';
-
-/** IP-diversity limits; `false` disables them. */
-export interface IpDiversityInit {
-  /** Most peers of one /24 (IPv6 /48) in one bucket. @default 2 */
-  maxPerSubnetPerBucket?: number;
-  /** Most peers of one /24 (IPv6 /48) in the whole table. @default 3 */
-  maxPerSubnet?: number;
-  /** Apply the limits to loopback and in-process addresses too. @default false */
-  limitLoopback?: boolean;
-}
 
 export interface RoutingTableOptions {
   selfId: Uint8Array;
@@ -63,7 +55,7 @@ export interface RoutingTableStats {
 export class RoutingTable {
   readonly #kb: KBucket<Contact>;
   readonly #o: RoutingTableOptions;
-  readonly #subnets = new Map<string, number>();
+  readonly #subnets: SubnetLimits;
   readonly #checking = new WeakSet<object>();
   readonly #removeReasons = new WeakMap<Contact, string>();
   readonly stats: RoutingTableStats = {
@@ -80,6 +72,7 @@ export class RoutingTable {
 
   constructor(options: RoutingTableOptions) {
     this.#o = options;
+    this.#subnets = new SubnetLimits(options.diversity);
     this.#kb = new KBucket<Contact>({
       localNodeId: options.selfId,
       numberOfNodesPerKBucket: options.k,
@@ -87,18 +80,13 @@ export class RoutingTable {
       distance: distance48,
     });
     this.#kb.on('added', (c: Contact) => {
-      if (c.subnet !== undefined)
-        this.#subnets.set(c.subnet, (this.#subnets.get(c.subnet) ?? 0) + 1);
+      this.#subnets.added(c);
       this.stats.added++;
       this.stats.size++;
       options.onAdded?.(c);
     });
     this.#kb.on('removed', (c: Contact) => {
-      if (c.subnet !== undefined) {
-        const n = (this.#subnets.get(c.subnet) ?? 1) - 1;
-        if (n <= 0) this.#subnets.delete(c.subnet);
-        else this.#subnets.set(c.subnet, n);
-      }
+      this.#subnets.removed(c);
       this.stats.removed++;
       this.stats.size--;
       options.onRemoved?.(c, this.#removeReasons.get(c) ?? 'removed');
@@ -174,7 +162,7 @@ export class RoutingTable {
     }
     if (addresses.length === 0) return 'no-address';
     const subnetAddress = observed ?? addresses[0];
-    const subnet = subnetAddress === undefined ? undefined : this.#groupOf(subnetAddress);
+    const subnet = subnetAddress === undefined ? undefined : this.#subnets.groupOf(subnetAddress);
     const text = addressText ?? addresses.map(String);
     const contact: Contact = {
       id,
@@ -190,20 +178,11 @@ export class RoutingTable {
   }
 
   #admit(contact: Contact): ConfirmResult {
-    const d = this.#o.diversity;
     const { subnet, id } = contact;
-    if (subnet !== undefined && d !== false) {
-      if ((this.#subnets.get(subnet) ?? 0) >= d.maxPerSubnet) {
-        this.stats.refusedSubnet++;
-        return 'subnet-table';
-      }
-      const leaf = this.#leafOf(id);
-      let inBucket = 0;
-      for (const c of leaf.contacts ?? []) if (c.subnet === subnet) inBucket++;
-      if (inBucket >= d.maxPerSubnetPerBucket) {
-        this.stats.refusedSubnet++;
-        return 'subnet-bucket';
-      }
+    const refused = this.#subnets.refusal(subnet, this.#leafOf(id).contacts ?? []);
+    if (refused !== undefined) {
+      this.stats.refusedSubnet++;
+      return refused;
     }
     this.#pendingEvictionCandidate = undefined;
     this.#kb.add(contact);
@@ -219,16 +198,10 @@ export class RoutingTable {
   hasRoomFor(peer: PeerId, address: Address | undefined): boolean {
     const id = kadIdOfPeer(peer);
     if (this.#kb.get(id) !== null) return true;
-    const d = this.#o.diversity;
-    const subnet = address === undefined ? undefined : this.#groupOf(address);
+    const subnet = address === undefined ? undefined : this.#subnets.groupOf(address);
     const leaf = this.#leafOf(id);
     const contacts = leaf.contacts ?? [];
-    if (subnet !== undefined && d !== false) {
-      if ((this.#subnets.get(subnet) ?? 0) >= d.maxPerSubnet) return false;
-      let inBucket = 0;
-      for (const c of contacts) if (c.subnet === subnet) inBucket++;
-      if (inBucket >= d.maxPerSubnetPerBucket) return false;
-    }
+    if (this.#subnets.refusal(subnet, contacts) !== undefined) return false;
     if (contacts.length < this.#o.k || !leaf.dontSplit) return true;
     if (this.#checking.has(leaf)) return false;
     const now = this.#o.clock.now();
@@ -260,14 +233,6 @@ export class RoutingTable {
   /** While inactive (the DHT is stopped) the table ignores confirmations and check results. */
   setActive(active: boolean): void {
     this.#closed = !active;
-  }
-
-  /** The diversity group of an address, or `undefined` when exempt. */
-  #groupOf(address: Address): string | undefined {
-    const d = this.#o.diversity;
-    if (d === false) return undefined;
-    const g = groupOf(address);
-    return !d.limitLoopback && g.loopback ? undefined : g.subnet;
   }
 
   get #root(): Leaf {

@@ -53,6 +53,10 @@ export async function rpc<T>(
   body: Body,
   check: (response: DhtResponse, reply: RpcReply) => T,
 ): Promise<T> {
+  if (target.peer !== undefined && ctx.banned(target.peer)) {
+    ctx.table.remove(target.peer, 'banned');
+    throw new DhtUnreachableError('The peer is banned');
+  }
   ctx.requestId = (ctx.requestId + 1) >>> 0;
   const request = {
     requestId: ctx.requestId,
@@ -98,7 +102,8 @@ export async function rpc<T>(
     }
     throw err;
   }
-  if (ctx.running) ctx.table.confirm(peer, target.addresses, reply.address, target.addressText);
+  if (ctx.running && !ctx.banned(peer))
+    ctx.table.confirm(peer, target.addresses, reply.address, target.addressText);
   return result;
 }
 

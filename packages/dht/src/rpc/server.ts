@@ -6,8 +6,9 @@ import type { Address, PeerId } from '@detr/interface';
 import { DhtStatus, type DhtResponse, type PeerInfo, type SignedEnvelope } from '@detr/protocol';
 import type { Ctx } from '../context.js';
 import { InvalidRecordError, QuotaExceededError } from '../errors.js';
-import { bytesKey, ID_BYTES, kadIdOfPeer, kadIdOfRecordKey } from '../keys.js';
-import { openRecord } from '../records/record.js';
+import { bytesEqual, bytesKey, ID_BYTES, kadIdOfPeer } from '../keys.js';
+import { recordKeyPeer } from '../records/locate.js';
+import { openRecord, type DhtRecordView } from '../records/record.js';
 import { isLoopback } from '../routing/subnet.js';
 import { punish, ping } from './client.js';
 import type { RpcInbound } from './network.js';
@@ -54,7 +55,7 @@ export function createServer(ctx: Ctx): Server {
     observed: Address | undefined,
     texts: string[],
   ): void => {
-    if (texts.length === 0 || !ctx.running) return;
+    if (texts.length === 0 || !ctx.running || ctx.banned(peer)) return;
     const existing = ctx.table.get(peer);
     if (existing !== undefined) return;
     if (pendingPingBacks.size >= MAX_PENDING_PINGBACKS) return;
@@ -74,9 +75,19 @@ export function createServer(ctx: Ctx): Server {
     void ping(ctx, { peer, addresses, addressText }).finally(() => pendingPingBacks.delete(key));
   };
 
+  /** Tells listeners about a record a peer stored here (`isNew`: a new key or a higher seq). */
+  const announceStored = (record: DhtRecordView, from: PeerId, isNew: boolean): void => {
+    const events = ctx.events;
+    if (events.has('record:stored')) events.emit('record:stored', { record, from });
+    if (!isNew || !events.has('record:self')) return;
+    if (bytesEqual(record.publisher, ctx.self.publicKey)) return;
+    const named = recordKeyPeer(record.key, ctx.peerIds);
+    if (named !== undefined && named.equals(ctx.self)) events.emit('record:self', { record, from });
+  };
+
   const server: Server = {
     async handle({ peer, address, request }) {
-      if (!ctx.running) return undefined;
+      if (!ctx.running || ctx.banned(peer)) return undefined;
       ctx.stats.requestsReceived++;
       const id = request.requestId;
       considerRequester(peer, address, request.senderAddresses);
@@ -95,11 +106,7 @@ export function createServer(ctx: Ctx): Server {
         case 'findValue': {
           const key = request.findValue.key;
           const held = ctx.records.held(key);
-          const closer = closerPeerInfos(
-            ctx,
-            held?.kadId ?? kadIdOfRecordKey(ctx.cfg.networkId, key),
-            peer,
-          );
+          const closer = closerPeerInfos(ctx, held?.kadId ?? ctx.locate(key), peer);
           const record = held === undefined ? undefined : ctx.records.get(key);
           if (record === undefined) return response(id, DhtStatus.DHT_STATUS_NOT_FOUND, closer);
           return response(id, DhtStatus.DHT_STATUS_OK, closer, '', record);
@@ -107,8 +114,12 @@ export function createServer(ctx: Ctx): Server {
         case 'store': {
           try {
             const view = openRecord(request.store.record, ctx.rules, ctx.clock.now());
+            const previous = ctx.records.held(view.key)?.seq;
             const result = await ctx.records.put(view, bytesKey(peer.publicKey));
-            if (result === 'stored') ctx.stats.recordsStored++;
+            if (result === 'stored') {
+              ctx.stats.recordsStored++;
+              announceStored(view, peer, previous === undefined || previous < view.seq);
+            }
             server.onStored?.(view.key);
             return response(id, DhtStatus.DHT_STATUS_OK);
           } catch (err) {
@@ -119,8 +130,10 @@ export function createServer(ctx: Ctx): Server {
               return response(id, DhtStatus.DHT_STATUS_REFUSED, [], 'quota exceeded');
             }
             if (err instanceof InvalidRecordError) {
-              // An older or equal record is an honest holder's stale copy, not an attack.
-              if (err.reason !== 'stale-seq') punish(ctx, peer, 'bad-record');
+              // An older record is an honest holder's stale copy, and a refused replacement an
+              // honest race between two writers: not attacks.
+              if (err.reason !== 'stale-seq' && err.reason !== 'replace-refused')
+                punish(ctx, peer, 'bad-record');
               return response(id, DhtStatus.DHT_STATUS_INVALID_RECORD, [], err.reason);
             }
             ctx.log.warn({ err }, 'dht: store failed');

@@ -16,7 +16,7 @@ import { createEd25519Verifier } from '../identity.js';
 import { kadIdOfPeer } from '../keys.js';
 import type { DhtPeerSource } from '../maintenance/bootstrap.js';
 import type { DhtNetwork } from '../rpc/network.js';
-import type { Dht } from '../types.js';
+import type { Dht, DhtBanList } from '../types.js';
 import { createSimClock, type SimClock } from './clock.js';
 import { createSimNetwork, type SimNetwork } from './network.js';
 
@@ -37,6 +37,7 @@ export interface AddNodeOptions {
   store?: Store;
   reporter?: PeerReporter;
   peerSource?: DhtPeerSource;
+  bans?: DhtBanList;
   networkId?: Uint8Array;
   /** An existing endpoint (e.g. one kept across a restart). */
   network?: DhtNetwork;
@@ -132,6 +133,7 @@ export class Simulation {
         rng: createSeededRng(this.#init.seed * 1_000_003 + index),
         ...(options.reporter === undefined ? {} : { reporter: options.reporter }),
         ...(options.peerSource === undefined ? {} : { peerSource: options.peerSource }),
+        ...(options.bans === undefined ? {} : { bans: options.bans }),
       },
       { ...this.#init.dht, ...options.dht, networkId: options.networkId ?? NETWORK_ID, bootstrap },
     );

@@ -3,7 +3,12 @@ import { createManualClock, type ManualClock } from '@detr/interface';
 import { SignedEnvelope } from '@detr/protocol';
 import { createMemoryStore, type Store } from '@detr/stored';
 import { InvalidRecordError, QuotaExceededError } from '../../src/errors.js';
-import { openRecord, signRecord } from '../../src/records/record.js';
+import {
+  openRecord,
+  signRecord,
+  supersedes,
+  type DhtRecordView,
+} from '../../src/records/record.js';
 import { RecordStore, SELF, type RecordQuotas } from '../../src/records/store.js';
 import { mutableKey } from '../../src/records/validators.js';
 import { NETWORK_A, NETWORK_B, identity, rules } from '../support/fixtures.js';
@@ -164,5 +169,63 @@ describe('RecordStore', () => {
     const otherNetwork = new RecordStore(store, NETWORK_B, clock, QUOTAS);
     expect(await otherNetwork.load(rules({ networkId: NETWORK_B }))).toBe(0);
     expect(otherNetwork.get(v.key)).toBeUndefined();
+  });
+
+  it('asks the namespace whether a higher seq may replace the held record (mayReplace)', async () => {
+    const owner = bob.publicKey;
+    // Only the publisher of the held record or `bob` may replace it.
+    const guarded = {
+      validate: () => true,
+      mayReplace: (next: DhtRecordView, current: DhtRecordView) =>
+        Buffer.from(next.publisher).equals(Buffer.from(current.publisher)) ||
+        Buffer.from(next.publisher).equals(Buffer.from(owner)),
+    };
+    const r = rules({ validators: new Map([['box', guarded]]) });
+    const rs = new RecordStore(store, NETWORK_A, clock, QUOTAS, { validators: r.validators });
+    const box = async (who: typeof alice, seq: number, value: number) =>
+      openRecord(
+        await signRecord(who, {
+          key: new TextEncoder().encode('/box/slot-1'),
+          value: new Uint8Array([value]),
+          seq,
+          ttlSec: 60,
+          expiresAtMs: clock.now() + 60_000,
+          networkId: NETWORK_A,
+        }),
+        r,
+        clock.now(),
+      );
+    const mallory = identity();
+    expect(await rs.put(await box(alice, 1, 1), 'p1')).toBe('stored');
+    expect(reason(await rs.put(await box(mallory, 5, 6), 'p2').catch((e: unknown) => e))).toBe(
+      'replace-refused',
+    );
+    expect(await rs.put(await box(alice, 2, 2), 'p1')).toBe('stored');
+    expect(await rs.put(await box(bob, 3, 0), 'p3')).toBe('stored');
+    expect(rs.held(new TextEncoder().encode('/box/slot-1'))?.seq).toBe(3);
+    // supersedes() applies the same rule in either order (what `get` uses across answers).
+    const [held, spoof] = [await box(alice, 2, 2), await box(mallory, 9, 9)];
+    expect(supersedes(guarded, spoof, held)).toBe(false);
+    expect(supersedes(guarded, held, spoof)).toBe(true);
+    expect(supersedes(undefined, spoof, held)).toBe(true);
+    expect(supersedes(undefined, held, held)).toBe(false);
+  });
+
+  it('lists held records by key prefix, with their fields', async () => {
+    const rs = new RecordStore(store, NETWORK_A, clock, QUOTAS);
+    await rs.put(await record(alice, 'inbox/1', 1, new Uint8Array([1])), 'p1');
+    await rs.put(await record(alice, 'inbox/2', 4, new Uint8Array([2])), 'p1');
+    await rs.put(await record(alice, 'other', 1), 'p1');
+    await rs.put(await record(bob, 'inbox/1', 1), 'p2');
+    const prefix = mutableKey(alice.publicKey, 'inbox/');
+    const listed = rs.list(prefix);
+    expect(listed.map((v) => v.seq).sort()).toEqual([1, 4]);
+    expect(listed.every((v) => Buffer.from(v.publisher).equals(Buffer.from(alice.publicKey)))).toBe(
+      true,
+    );
+    expect(rs.list(prefix, 1)).toHaveLength(1);
+    expect(rs.list()).toHaveLength(4);
+    clock.advance(600_001);
+    expect(rs.list()).toHaveLength(0);
   });
 });
