@@ -64,3 +64,25 @@ export function labSupport(): { ok: true } | { ok: false; why: string } {
   }
   return { ok: true };
 }
+
+/**
+ * Whether the lab's tests run here: yes when {@link labSupport} is satisfied. When it is not, on CI
+ * (`CI` set, or `DETR_NATLAB_REQUIRED=1`, which `.ci/run` exports) it throws, so the suite fails;
+ * elsewhere it prints a loud banner and the caller skips.
+ *
+ * @throws {Error} on CI when root, iproute2, iptables or coturn is missing
+ */
+export function labGate(suite: string): boolean {
+  const support = labSupport();
+  if (support.ok) return true;
+  const ci = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
+  if (ci || process.env.DETR_NATLAB_REQUIRED === '1') {
+    throw new Error(`${suite}: ${support.why} — the NAT lab tests must run on CI`);
+  }
+  const bar = '!'.repeat(78);
+  console.warn(
+    `\n${bar}\n!! SKIPPED: ${suite} — ${support.why}.\n!! They run on CI (.ci/run installs ` +
+      `coturn and iptables; CI or DETR_NATLAB_REQUIRED=1 makes this a failure).\n${bar}\n`,
+  );
+  return false;
+}

@@ -10,13 +10,9 @@ import {
   turnRestCredential,
   type Lab,
 } from '../src/lab.js';
-import { labSupport } from '../src/sys.js';
+import { labGate } from '../src/sys.js';
 
-const support = labSupport();
-if (!support.ok && process.env.DETR_NATLAB_OPTIONAL !== '1') {
-  throw new Error(`${support.why} (set DETR_NATLAB_OPTIONAL=1 to skip the lab tests)`);
-}
-const maybe = support.ok ? describe : describe.skip;
+const maybe = labGate('the NAT lab tests (tools/natlab)') ? describe : describe.skip;
 
 maybe('the NAT lab', () => {
   let lab: Lab;

@@ -22,11 +22,27 @@ function labSupport(): string | undefined {
   return undefined;
 }
 
-const missing = labSupport();
-if (missing !== undefined && process.env.DETR_NATLAB_OPTIONAL !== '1') {
-  throw new Error(`${missing} (set DETR_NATLAB_OPTIONAL=1 to skip the lab tests)`);
+/**
+ * Runs the lab tests where the lab can be built. Missing root or tools: on CI (`CI`, or
+ * `DETR_NATLAB_REQUIRED=1` as `.ci/run` exports) the suite fails; elsewhere it is skipped with a
+ * loud banner. (tools/natlab's `labGate` does the same; nat cannot import a tool.)
+ */
+function labGate(): boolean {
+  const missing = labSupport();
+  if (missing === undefined) return true;
+  const ci = (process.env.CI ?? '') !== '' && process.env.CI !== 'false';
+  if (ci || process.env.DETR_NATLAB_REQUIRED === '1') {
+    throw new Error(`the NAT lab tests of @detr/nat: ${missing} — they must run on CI`);
+  }
+  const bar = '!'.repeat(78);
+  console.warn(
+    `\n${bar}\n!! SKIPPED: the NAT lab tests of @detr/nat — ${missing}.\n!! They run on CI ` +
+      `(.ci/run installs coturn and iptables; CI or DETR_NATLAB_REQUIRED=1 makes this a failure).\n${bar}\n`,
+  );
+  return false;
 }
-const maybe = missing === undefined ? describe : describe.skip;
+
+const maybe = labGate() ? describe : describe.skip;
 
 interface Result {
   ok: boolean;
