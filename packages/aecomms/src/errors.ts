@@ -2,7 +2,7 @@
 // purpose: nothing here tells a remote peer which check failed (the remote never sees these errors
 // at all; a failed handshake or channel is simply closed). The local `reason` of a
 // HandshakeError is for logs and metrics only.
-import { DetrError } from '@detr/interface';
+import { DetrError, type PeerId } from '@detr/interface';
 
 /**
  * Why a handshake failed: a local diagnostic code for logs and metrics. It is never sent to the
@@ -59,11 +59,18 @@ export type HandshakeFailureReason =
 export class HandshakeError extends DetrError {
   /** Local diagnostic only; never sent to the remote. */
   readonly reason: HandshakeFailureReason;
+  /**
+   * The remote's PeerId when it was authenticated before the failing check (its identity
+   * signature over the Noise static key verified): a token, gate, expected-peer or version
+   * failure. Undefined when the failure came earlier (nothing proves who the remote is).
+   */
+  readonly peer: PeerId | undefined;
 
-  constructor(reason: HandshakeFailureReason, options?: { cause?: unknown }) {
+  constructor(reason: HandshakeFailureReason, options?: { cause?: unknown; peer?: PeerId }) {
     super('Handshake failed', 'HANDSHAKE_FAILED', options);
     this.name = 'HandshakeError';
     this.reason = reason;
+    this.peer = options?.peer;
   }
 }
 

@@ -214,36 +214,48 @@ async function checkRemote(
   ) {
     throw new HandshakeError('identity-signature');
   }
-  const peer = peerIdFromPublicKey(payload.identityKey);
+  // The remote is authenticated from here on: every failure names it (a transport reports it to
+  // the peer scorer).
+  return checkAuthenticated(payload, peerIdFromPublicKey(payload.identityKey), o, guard);
+}
+
+/** The checks after the identity signature: expected peer, gate, token, version. */
+async function checkAuthenticated(
+  payload: HandshakePayload,
+  peer: PeerId,
+  o: HandshakeOptions,
+  guard: () => void,
+): Promise<Checked> {
   if (o.expectedPeer !== undefined && !o.expectedPeer.equals(peer)) {
-    throw new HandshakeError('unexpected-peer');
+    throw new HandshakeError('unexpected-peer', { peer });
   }
   // A connection to ourselves (or a reflection of our own identity) is never useful.
-  if (peer.equals(o.identity.peerId)) throw new HandshakeError('unexpected-peer');
+  if (peer.equals(o.identity.peerId)) throw new HandshakeError('unexpected-peer', { peer });
   if (o.allowPeer !== undefined) {
     let allowed: boolean;
     try {
       allowed = await o.allowPeer(peer);
     } catch (err) {
-      throw new HandshakeError('peer-refused', { cause: err });
+      throw new HandshakeError('peer-refused', { cause: err, peer });
     }
     guard();
-    if (allowed !== true) throw new HandshakeError('peer-refused');
+    if (allowed !== true) throw new HandshakeError('peer-refused', { peer });
   }
   let token: VerifiedToken | undefined;
   if (o.tokenVerifier !== null) {
     try {
       token = o.tokenVerifier.verify(payload.token, peer);
     } catch (err) {
-      if (err instanceof TokenError) throw new HandshakeError(err.reason, { cause: err });
-      throw new HandshakeError('token-verifier', { cause: err });
+      if (err instanceof TokenError) throw new HandshakeError(err.reason, { cause: err, peer });
+      throw new HandshakeError('token-verifier', { cause: err, peer });
     }
   }
   let version: number;
   try {
     version = negotiateVersion(o.versions ?? SUPPORTED_VERSIONS, payload.versions);
   } catch (err) {
-    if (err instanceof NoCommonVersionError) throw new HandshakeError('version', { cause: err });
+    if (err instanceof NoCommonVersionError)
+      throw new HandshakeError('version', { cause: err, peer });
     throw err;
   }
   return { peer, version, features: Object.freeze(payload.features.slice()), token };

@@ -207,6 +207,8 @@ describe('performHandshake refuses, with a generic error and closed channels', (
     // The initiator checks first (message 2): bob's token has expired too.
     expect(reasonOf(i)).toBe('token-expired');
     expectGenericMessage(i);
+    // Bob was authenticated (his identity signature verified): the error names him.
+    expect(!i.ok && (i.error as HandshakeError).peer?.equals(bob.identity.peerId)).toBe(true);
     expect(r.ok).toBe(false);
     await Promise.all([closed(a), closed(b)]);
   });
@@ -332,6 +334,8 @@ describe('performHandshake refuses, with a generic error and closed channels', (
     );
     expect(reasonOf(r)).toBe('identity-signature');
     expectGenericMessage(r);
+    // Nothing proves who the remote is: no peer named.
+    expect(!r.ok && (r.error as HandshakeError).peer).toBeUndefined();
     await Promise.all([closed(a), closed(b)]);
   });
 
