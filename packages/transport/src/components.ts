@@ -34,7 +34,7 @@ export interface TransportComponents {
   /**
    * Crypto provider of the handshake and the secure channel.
    *
-   * @default aecomms' nodeCryptoProvider
+   * @default aecomms' defaultCryptoProvider (sodium when it loads)
    */
   provider?: CryptoProvider;
 }

@@ -24,6 +24,18 @@ export function connectionId(transport: string): string {
 }
 
 /**
+ * Penalizes an authenticated remote whose handshake failed a later check (token, version), as
+ * the QUIC transport does for a failed hello. A gate refusal is policy, not misbehaviour; an
+ * unexpected identity is a stale address (or ourselves): neither is penalized. A failure before
+ * the remote was authenticated names no peer, so there is no one to penalize.
+ */
+function reportHandshakeFailure(c: ResolvedComponents, err: unknown): void {
+  if (!(err instanceof HandshakeError) || err.peer === undefined) return;
+  if (err.reason === 'peer-refused' || err.reason === 'unexpected-peer') return;
+  c.reporter.penalize(err.peer, 'handshake-failed');
+}
+
+/**
  * Runs the handshake on `socket` and returns the started connection. On any failure the socket is
  * destroyed and the error (HandshakeError, TimeoutError, AbortError) is thrown.
  */
@@ -52,6 +64,7 @@ export async function upgrade(
     });
   } catch (err) {
     socket.destroy();
+    reportHandshakeFailure(c, err);
     throw err;
   }
   const pipe = createNoisePipe(result.session, socket, {

@@ -27,6 +27,7 @@ interface Node {
   dials: () => number;
   opened: Connection[];
   closed: Connection[];
+  registry: ReturnType<TestNetwork['member']>['registry'];
 }
 
 async function node(
@@ -75,10 +76,37 @@ async function node(
     dials: () => dials,
     opened,
     closed,
+    registry: m.registry,
   };
 }
 
 describe('connection manager', () => {
+  it('stop() and many concurrent inbound handshakes share signals without a MaxListeners warning', async () => {
+    // In a child process: jest's sandboxed `process` never sees Node's warnings.
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const script = fileURLToPath(new URL('./support/many-connections.ts', import.meta.url));
+    const { code, stderr, stdout } = await new Promise<{
+      code: number | null;
+      stderr: string;
+      stdout: string;
+    }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@detr/source', '--import', 'tsx', script],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr, stdout }));
+    });
+    expect(stdout).toContain('connections: 14');
+    expect(code).toBe(0);
+    expect(stderr).not.toContain('MaxListenersExceededWarning');
+  }, 60_000);
+
   it('reuses one connection per peer and deduplicates concurrent dials', async () => {
     const net = createTestNetwork();
     const hub = createMemoryHub();

@@ -29,7 +29,7 @@ import {
 } from '@detr/interface';
 import { UnsupportedAddressError } from '../errors.js';
 import type { MutableStreamRegistry } from '../registry.js';
-import { raceSignal } from '../util.js';
+import { raceSignal, unlimitedAbortController } from '../util.js';
 import { backoffDelay, resolveBackoff, type BackoffSettings } from './backoff.js';
 import {
   NoAddressError,
@@ -116,8 +116,21 @@ class Manager implements ConnectionManager {
     const listeners = this.listeners;
     this.listeners = [];
     await Promise.all(listeners.map((l) => l.close().catch(() => {})));
-    const signal = AbortSignal.timeout(this.closeTimeoutMs);
-    await Promise.all([...this.open].map((c) => c.close({ signal }).catch(() => c.abort())));
+    // One deadline for every graceful close: one listener per connection on its signal (so no
+    // MaxListeners warning past 10), and a timer of the clock, which keeps the process alive
+    // until the closes are done (AbortSignal.timeout's timer does not).
+    const deadline = unlimitedAbortController();
+    const timer = this.clock.setTimeout(
+      () => deadline.abort(new TimeoutError('The connection manager stop timed out')),
+      this.closeTimeoutMs,
+    );
+    try {
+      await Promise.all(
+        [...this.open].map((c) => c.close({ signal: deadline.signal }).catch(() => c.abort())),
+      );
+    } finally {
+      timer.cancel();
+    }
     await Promise.all(this.transports.map((t) => t.close().catch(() => {})));
   }
 

@@ -22,6 +22,7 @@ import { expectedPeerOf } from '../dial-util.js';
 import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
 import { createDuplexPair } from './duplex-pair.js';
+import { unlimitedAbortController } from '../util.js';
 
 type Accept = (socket: Duplex, remote: Address) => void;
 
@@ -71,7 +72,11 @@ class MemoryTransport implements Transport {
   private readonly own = new Set<string>();
   private readonly sockets = new Set<Duplex>();
   private readonly connections = new Set<Connection>();
-  private readonly shutdown = new AbortController();
+  /**
+   * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
+   * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
+   */
+  private readonly shutdown = unlimitedAbortController();
 
   constructor(components: MemoryTransportComponents, init: TransportInit) {
     ({ c: this.c, o: this.o } = resolveTransport(components, init));

@@ -37,6 +37,7 @@ import { QuicConnection } from './connection.js';
 import { encodeHello, verifyHello } from './hello.js';
 import { libp2pPrivateKey, remoteHostPort, remoteKeyFromMultiaddr } from './keys.js';
 import { readHeaderFrame } from './native-frames.js';
+import { unlimitedAbortController } from '../util.js';
 
 /** Options of the QUIC transport. */
 export interface QuicTransportInit extends TransportInit {
@@ -70,7 +71,11 @@ class QuicTransport implements Transport {
   private readonly servers = new Set<ServerState>();
   private readonly connections = new Set<Connection>();
   private readonly handshaking = new Set<NativeConnection>();
-  private readonly shutdown = new AbortController();
+  /**
+   * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
+   * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
+   */
+  private readonly shutdown = unlimitedAbortController();
   private readonly hello: Uint8Array;
 
   constructor(components: TransportComponents, init: QuicTransportInit) {

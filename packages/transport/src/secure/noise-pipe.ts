@@ -90,6 +90,7 @@ class NoisePipe implements MessagePipe {
       if (messages.length === 1) {
         // The common case (one small message per tick): one buffer, one write, no cork.
         const sealed = this.session.seal(this.compact(messages[0] as readonly Uint8Array[]));
+        if (sealed.length === 1) return socket.write(sealed[0]);
         return sealedBytes(sealed) <= CONCAT_BELOW_BYTES
           ? socket.write(Buffer.concat(sealed))
           : this.writeAll([sealed]);

@@ -20,6 +20,7 @@ import {
 import { bounded, expectedPeerOf, ipAddressText } from '../dial-util.js';
 import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
+import { unlimitedAbortController } from '../util.js';
 
 class TcpTransport implements Transport {
   readonly name = 'tcp';
@@ -28,7 +29,11 @@ class TcpTransport implements Transport {
   private readonly servers = new Set<Server>();
   private readonly sockets = new Set<Socket>();
   private readonly connections = new Set<Connection>();
-  private readonly shutdown = new AbortController();
+  /**
+   * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
+   * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
+   */
+  private readonly shutdown = unlimitedAbortController();
 
   constructor(components: TransportComponents, init: TransportInit) {
     ({ c: this.c, o: this.o } = resolveTransport(components, init));

@@ -1,0 +1,89 @@
+// TCP-specific behaviour beyond the compliance suite: handshake failures reach the PeerReporter.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createIdentity, issueToken } from '@detr/aecomms';
+import { HandshakeError } from '@detr/aecomms';
+import type { Listener, PeerId, Transport } from '@detr/interface';
+import { parseAddress, withPeer } from '@detr/interface';
+import { createTcpTransport } from '../src/index.js';
+import { createTestNetwork } from './support/network.js';
+
+const started: Array<Transport | Listener> = [];
+afterEach(async () => {
+  for (const t of started.splice(0).reverse()) await t.close();
+});
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const has = (list: Array<{ peer: PeerId; reason: string }>, peer: PeerId): boolean =>
+  list.some((p) => p.peer.equals(peer) && p.reason === 'handshake-failed');
+
+describe('TCP transport: handshake failures reported to the PeerReporter', () => {
+  it('a listener penalizes an authenticated dialer whose token fails; the dialer is refused', async () => {
+    const net = createTestNetwork();
+    const server = net.member();
+    const client = net.member({ withoutToken: true });
+    const st = createTcpTransport(server, { handshakeTimeoutMs: 5000 });
+    const ct = createTcpTransport(client, { handshakeTimeoutMs: 5000 });
+    started.push(st, ct);
+    const listener = await st.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), () => {});
+    started.push(listener);
+    await expect(ct.dial(listener.addresses()[0]!)).rejects.toBeInstanceOf(HandshakeError);
+    await until(() => has(server.penalties, client.identity.peerId));
+    expect(client.penalties).toEqual([]);
+  });
+
+  it('a dialer penalizes a listener whose token fails (expired)', async () => {
+    const net = createTestNetwork();
+    const identity = createIdentity();
+    const expired = issueToken(net.admin, {
+      networkId: net.network.networkId,
+      peer: identity.peerId,
+      notBeforeMs: Date.now() - 7_200_000,
+      expiresAtMs: Date.now() - 3_600_000,
+    });
+    const server = { ...net.member({ identity }), token: expired };
+    const client = net.member();
+    const st = createTcpTransport(server, {});
+    const ct = createTcpTransport(client, {});
+    started.push(st, ct);
+    const listener = await st.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), () => {});
+    started.push(listener);
+    const err = await ct.dial(listener.addresses()[0]!).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HandshakeError);
+    expect((err as HandshakeError).reason).toBe('token-expired');
+    expect(has(client.penalties, identity.peerId)).toBe(true);
+  });
+
+  it('no penalty for a gate refusal or an unexpected identity', async () => {
+    const net = createTestNetwork();
+    const server = net.member();
+    const client = net.member();
+    const st = createTcpTransport(server, {});
+    const ct = createTcpTransport(
+      {
+        ...client,
+        gate: { allowInbound: () => true, allowDial: () => true, allowPeer: () => false },
+      },
+      {},
+    );
+    started.push(st, ct);
+    const listener = await st.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), () => {});
+    started.push(listener);
+    const address = listener.addresses()[0]!;
+    await expect(ct.dial(address)).rejects.toMatchObject({ reason: 'peer-refused' });
+    const other = createTcpTransport(net.member(), {});
+    started.push(other);
+    await expect(
+      other.dial(withPeer(address, createIdentity().peerId.toString())),
+    ).rejects.toMatchObject({ reason: 'unexpected-peer' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.penalties).toEqual([]);
+    expect(server.penalties).toEqual([]);
+  });
+});
