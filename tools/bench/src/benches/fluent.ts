@@ -145,9 +145,15 @@ export function inboundAccept(
     return Number(process.hrtime.bigint() - start) / (perPeer * peers);
   };
   const acceptNs = pass(1000);
+  const floodStart = process.hrtime.bigint();
   const dropNs = pass(floodPerPeer);
+  // The buckets refill at 1,000 msg/s per peer on the real clock: on a loaded machine the passes
+  // take long enough for some refill, which the flood pass may legitimately spend.
+  const elapsedSec =
+    Number(process.hrtime.bigint() - floodStart) / 1e9 + (acceptNs * 1000 * peers) / 1e9;
+  const refill = Math.ceil(peers * 1000 * elapsedSec);
   const { dropped } = inbound.stats();
-  if (dropped < (peers * floodPerPeer) / 2 || penalties === 0) {
+  if (dropped < peers * floodPerPeer - refill || penalties === 0) {
     throw new Error('the flood pass was not limited');
   }
   return { acceptNs, dropNs };
