@@ -3,6 +3,7 @@
 // lowest-value connections, and cutting the connections of banned or de-authorized peers.
 import type { Address, Clock, Connection, Direction, Logger, PeerId } from '@detr/interface';
 import { ConnectionCutError, ConnectionPrunedError } from './errors.js';
+import { AuthorizedSets, IpCounts, Protections } from './gate-lists.js';
 import { ipGroup, type IpGroup } from './subnet.js';
 import type { RefusalReason } from './types.js';
 
@@ -46,10 +47,9 @@ export const AGE_BONUS_MAX = 10;
 
 export class Gate {
   private readonly conns = new Map<Connection, Tracked>();
-  private readonly perIp = new Map<string, number>();
-  private readonly perSubnet = new Map<string, number>();
-  private readonly protections = new Map<string, Set<string>>();
-  private sets: Array<{ epoch: number; ids: Set<string> }> = [];
+  private readonly ips = new IpCounts();
+  private readonly protections = new Protections();
+  private readonly sets: AuthorizedSets;
   private inbound = 0;
   private outbound = 0;
   private closingCount = 0;
@@ -72,7 +72,9 @@ export class Gate {
     private readonly log: Logger,
     private readonly peers: GatePeers,
     private readonly events: GateEvents,
-  ) {}
+  ) {
+    this.sets = new AuthorizedSets(cfg.trackedAuthorizedSets);
+  }
 
   private refuse(reason: RefusalReason): false {
     this.refused[reason]++;
@@ -86,57 +88,41 @@ export class Gate {
   private ipRefusal(remote: Address): RefusalReason | undefined {
     const g = ipGroup(remote);
     if (!this.limited(g)) return undefined;
-    if ((this.perIp.get(g.ip) ?? 0) >= this.cfg.maxConnectionsPerIp) return 'ip-limit';
-    if ((this.perSubnet.get(g.subnet) ?? 0) >= this.cfg.maxConnectionsPerSubnet)
-      return 'subnet-limit';
+    if (this.ips.ip(g) >= this.cfg.maxConnectionsPerIp) return 'ip-limit';
+    if (this.ips.subnet(g) >= this.cfg.maxConnectionsPerSubnet) return 'subnet-limit';
     return undefined;
   }
 
   // ---- authorized sets ----
 
   isAuthorizedId(id: string): boolean {
-    return this.sets.length === 0 || this.sets.some((s) => s.ids.has(id));
+    return this.sets.has(id);
   }
 
+  /** @throws {RangeError} for an invalid epoch or one older than the latest */
   setAuthorized(epoch: number, peers: readonly PeerId[]): void {
-    if (!Number.isSafeInteger(epoch) || epoch < 0)
-      throw new RangeError('epoch must be a non-negative integer');
-    const latest = this.sets.at(-1)?.epoch;
-    if (latest !== undefined && epoch < latest) {
-      throw new RangeError(`epoch ${epoch} is older than the latest authorized set's (${latest})`);
-    }
-    const ids = new Set(peers.map((p) => p.toString()));
-    if (latest === epoch) this.sets[this.sets.length - 1] = { epoch, ids };
-    else this.sets.push({ epoch, ids });
-    if (this.sets.length > this.cfg.trackedAuthorizedSets) {
-      this.sets = this.sets.slice(this.sets.length - this.cfg.trackedAuthorizedSets);
-    }
+    this.sets.set(epoch, peers);
     for (const [conn, t] of [...this.conns]) {
       if (!this.isAuthorizedId(t.id)) this.cut(conn, 'unauthorized');
     }
   }
 
   clearAuthorized(): void {
-    this.sets = [];
+    this.sets.clear();
   }
 
   // ---- protection ----
 
   protect(id: string, tag: string): void {
-    let tags = this.protections.get(id);
-    if (tags === undefined) this.protections.set(id, (tags = new Set()));
-    tags.add(tag);
+    this.protections.add(id, tag);
   }
 
   unprotect(id: string, tag: string): void {
-    const tags = this.protections.get(id);
-    if (tags === undefined) return;
-    tags.delete(tag);
-    if (tags.size === 0) this.protections.delete(id);
+    this.protections.delete(id, tag);
   }
 
   protectedBy(id: string): string[] {
-    return [...(this.protections.get(id) ?? [])];
+    return this.protections.of(id);
   }
 
   isProtected(id: string): boolean {
@@ -205,10 +191,7 @@ export class Gate {
     this.conns.set(conn, t);
     if (t.direction === 'inbound') this.inbound++;
     else this.outbound++;
-    if (this.limited(t.group)) {
-      this.perIp.set(t.group.ip, (this.perIp.get(t.group.ip) ?? 0) + 1);
-      this.perSubnet.set(t.group.subnet, (this.perSubnet.get(t.group.subnet) ?? 0) + 1);
-    }
+    if (this.limited(t.group)) this.ips.add(t.group);
     this.peers.connected(id, conn.remotePeer, 1);
     try {
       conn.onClose(() => this.connectionClosed(conn));
@@ -228,14 +211,7 @@ export class Gate {
     if (t.closing) this.closingCount--;
     if (t.direction === 'inbound') this.inbound--;
     else this.outbound--;
-    if (this.limited(t.group)) {
-      const ip = (this.perIp.get(t.group.ip) ?? 1) - 1;
-      if (ip <= 0) this.perIp.delete(t.group.ip);
-      else this.perIp.set(t.group.ip, ip);
-      const sn = (this.perSubnet.get(t.group.subnet) ?? 1) - 1;
-      if (sn <= 0) this.perSubnet.delete(t.group.subnet);
-      else this.perSubnet.set(t.group.subnet, sn);
-    }
+    if (this.limited(t.group)) this.ips.remove(t.group);
     this.peers.connected(t.id, conn.remotePeer, -1);
   }
 

@@ -1,7 +1,7 @@
 // The peer registry with reputation and bans: a bounded map of entries keyed by the peer id's
-// text, written to the store in batches (entries) or at once (bans).
-import type { Address, Clock, Logger, PeerId, PenaltyReason, Timer } from '@detr/interface';
-import type { Namespace, Store } from '@detr/stored';
+// text (persisted by RegistryStore: entries in batches, bans at once).
+import type { Address, Clock, Logger, PeerId, PenaltyReason } from '@detr/interface';
+import type { Store } from '@detr/stored';
 import {
   LATENCY_ALPHA,
   keepRank,
@@ -11,16 +11,7 @@ import {
   trimAddresses,
   type Entry,
 } from './entry.js';
-import {
-  BAN_PREFIX,
-  PEER_PREFIX,
-  banJsonCodec,
-  fromJson,
-  peerJsonCodec,
-  toJson,
-  type BanJson,
-  type PeerJson,
-} from './persist.js';
+import { RegistryStore } from './registry-store.js';
 import { banDurationMs, clampScore, decay, penaltyPoints, sanitizeWeight } from './reputation.js';
 import type { AddressSource, PenaltyTable } from './types.js';
 
@@ -46,13 +37,7 @@ export interface RegistryHooks {
 
 export class Registry {
   readonly entries = new Map<string, Entry>();
-  private readonly dirty = new Set<string>();
-  private readonly removed = new Set<string>();
-  private readonly writes = new Set<Promise<unknown>>();
-  private peersNs: Namespace<PeerJson> | undefined;
-  private bansNs: Namespace<BanJson> | undefined;
-  private timer: Timer | undefined;
-  private running = false;
+  private readonly persisted: RegistryStore;
   counters = { evicted: 0, penalties: 0, rewards: 0, bans: 0 };
 
   constructor(
@@ -60,98 +45,29 @@ export class Registry {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly hooks: RegistryHooks,
-    private readonly store: Store | undefined,
-    private readonly parsePeerId: ((text: string) => PeerId) | undefined,
-  ) {}
+    store: Store | undefined,
+    parsePeerId: ((text: string) => PeerId) | undefined,
+  ) {
+    this.persisted = new RegistryStore(store, clock, log, cfg.persistIntervalMs, parsePeerId);
+  }
 
   // ---- lifecycle and persistence ----
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    if (this.store === undefined) return;
-    this.peersNs = this.store.namespace('peers', peerJsonCodec);
-    this.bansNs = this.store.namespace('peers', banJsonCodec);
-    this.load();
-    this.schedule();
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.timer?.cancel();
-    this.timer = undefined;
-    await this.flush();
-    await Promise.allSettled([...this.writes]);
-  }
-
-  private load(): void {
-    if (this.parsePeerId === undefined) {
-      this.log.warn('no peerIdFromString: persisted peers are not loaded');
-      return;
-    }
-    let loaded = 0;
-    let skipped = 0;
-    // Read raw bytes and decode each entry here, so one malformed entry is skipped, not fatal.
-    // (Damaged bytes make the store throw StoreCorruptedError, which is not ours to swallow.)
-    const raw = (this.store as Store).namespace('peers');
-    for (const { value } of raw.scan({ prefix: PEER_PREFIX })) {
-      try {
-        const j = peerJsonCodec.decode(value);
-        if (this.entries.has(j.id)) continue;
-        const peer = this.parsePeerId(j.id);
-        if (peer.toString() !== j.id) throw new TypeError('id does not round-trip');
-        this.entries.set(j.id, fromJson(j, peer));
-        loaded++;
-      } catch {
-        skipped++;
-      }
-    }
-    if (skipped > 0) this.log.warn({ skipped }, 'skipped unreadable peer entries');
-    this.log.debug({ loaded }, 'peer registry loaded');
+    this.persisted.start(this.entries, () => this.entries);
     this.evictIfNeeded();
   }
 
-  private schedule(): void {
-    if (!this.running || this.store === undefined || this.cfg.persistIntervalMs === 0) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.flush()
-        .catch((err: unknown) => this.log.error({ err }, 'peer registry flush failed'))
-        .finally(() => this.schedule());
-    }, this.cfg.persistIntervalMs);
+  stop(): Promise<void> {
+    return this.persisted.stop(this.entries);
   }
 
-  private track(p: Promise<unknown>): void {
-    const done = (): void => {
-      this.writes.delete(p);
-    };
-    this.writes.add(p);
-    p.then(done, (err: unknown) => {
-      done();
-      this.log.error({ err }, 'peer store write failed');
-    });
-  }
-
-  async flush(): Promise<void> {
-    const ns = this.peersNs;
-    if (ns === undefined || this.store === undefined) return;
-    if (this.dirty.size === 0 && this.removed.size === 0) return;
-    const batch = this.store.batch();
-    for (const id of this.dirty) {
-      const e = this.entries.get(id);
-      if (e !== undefined) batch.put(ns, PEER_PREFIX + id, toJson(e));
-    }
-    for (const id of this.removed) if (!this.entries.has(id)) batch.delete(ns, PEER_PREFIX + id);
-    this.dirty.clear();
-    this.removed.clear();
-    const p = batch.commit();
-    this.track(p);
-    await p;
+  flush(): Promise<void> {
+    return this.persisted.flush(this.entries);
   }
 
   private touch(e: Entry): void {
-    this.dirty.add(e.id);
+    this.persisted.touch(e.id);
   }
 
   // ---- entries ----
@@ -173,10 +89,7 @@ export class Registry {
   }
 
   remove(id: string): void {
-    if (this.entries.delete(id)) {
-      this.dirty.delete(id);
-      this.removed.add(id);
-    }
+    if (this.entries.delete(id)) this.persisted.forget(id);
   }
 
   /** Evicts the least useful entries once over capacity, 1% of capacity at a time. */
@@ -327,12 +240,7 @@ export class Registry {
   isBanned(id: string): boolean {
     const e = this.entries.get(id);
     if (e !== undefined) return this.bannedNow(e, this.clock.now());
-    try {
-      return this.bansNs?.has(BAN_PREFIX + id) ?? false;
-    } catch (err) {
-      this.log.error({ err }, 'reading a stored ban failed');
-      return false;
-    }
+    return this.persisted.hasBan(id);
   }
 
   bannedCount(): number {
@@ -355,10 +263,7 @@ export class Registry {
     e.banReason = reason;
     this.counters.bans++;
     this.touch(e);
-    if (this.bansNs !== undefined) {
-      const ban: BanJson = { v: 1, id: e.id, until: e.bannedUntilMs, why: reason };
-      this.track(this.bansNs.put(BAN_PREFIX + e.id, ban, { expiresAtMs: e.bannedUntilMs }));
-    }
+    this.persisted.saveBan(e, e.bannedUntilMs, reason);
     this.log.info(
       { peer: e.id, untilMs: e.bannedUntilMs, reason, count: e.banCount },
       'peer banned',
@@ -375,7 +280,7 @@ export class Registry {
     if (this.scoreOf(e) <= -this.cfg.banThreshold)
       this.adjust(e, -this.scoreOf(e) - this.cfg.banThreshold / 2);
     this.touch(e);
-    if (this.bansNs !== undefined) this.track(this.bansNs.delete(BAN_PREFIX + e.id));
+    this.persisted.deleteBan(e.id);
     if (was) this.hooks.unbanned(e);
   }
 }
