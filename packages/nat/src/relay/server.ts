@@ -2,16 +2,7 @@
 // a slot, and splices circuits from other peers to them, within limits — reservations, circuits
 // in total and per peer, bytes per direction and duration per circuit. A circuit that reaches a
 // limit is cut (both streams reset). Only peers with a live reservation can be reached.
-import type {
-  Address,
-  Clock,
-  Connection,
-  Logger,
-  PeerId,
-  PeerReporter,
-  Stream,
-  StreamHandler,
-} from '@detr/interface';
+import type { Connection, PeerId, Stream, StreamHandler } from '@detr/interface';
 import {
   noopLogger,
   noopPeerReporter,
@@ -22,8 +13,13 @@ import {
 import { peerIdFromBytes } from '@detr/aecomms';
 import { MessageType, RelayStatus, type RelayResponseInit } from '@detr/protocol';
 import { readMessage, writeMessage } from '../framed.js';
-import type { ConnectionSource } from '../signaling/service.js';
 import { splice } from '../splice.js';
+import type {
+  RelayServerComponents,
+  RelayServerInit,
+  RelayServerStats,
+  RelayServer,
+} from './server-types.js';
 
 /** Stream protocol a client speaks to a relay (reserve, connect). */
 export const RELAY_HOP_PROTOCOL = '/detr/relay/hop/1';
@@ -32,53 +28,12 @@ export const RELAY_STOP_PROTOCOL = '/detr/relay/stop/1';
 /** Largest relay control frame. */
 export const MAX_RELAY_FRAME_BYTES = 8192;
 
-export interface RelayServerComponents {
-  peerId: PeerId;
-  connections: ConnectionSource;
-  /** The relay's own public addresses, put in reservations. */
-  addresses(): readonly Address[];
-  reporter?: PeerReporter;
-  clock?: Clock;
-  logger?: Logger;
-}
-
-export interface RelayServerInit {
-  /** Reservations held at once. @default 128 */
-  maxReservations?: number;
-  /** Lifetime of a reservation (the client renews it). @default 3600000 */
-  reservationTtlMs?: number;
-  /** Circuits open at once. @default 64 */
-  maxCircuits?: number;
-  /** Circuits open at once from or to one peer. @default 4 */
-  maxCircuitsPerPeer?: number;
-  /** Bytes one circuit may carry per direction; 0 = unlimited. @default 16777216 */
-  circuitBytes?: number;
-  /** Lifetime of one circuit; 0 = unlimited. @default 600000 */
-  circuitDurationMs?: number;
-  /** Time a peer has to send its request, and a target to accept a circuit. @default 10000 */
-  requestTimeoutMs?: number;
-}
-
-/** Counters of the relay service. */
-export interface RelayServerStats {
-  reservations: number;
-  reservationsRefused: number;
-  circuitsOpened: number;
-  circuitsRefused: number;
-  circuitsCut: number;
-  circuitsOpen: number;
-  bytesRelayed: number;
-}
-
-export interface RelayServer {
-  /** The handler of {@link RELAY_HOP_PROTOCOL} streams. */
-  readonly handler: StreamHandler;
-  readonly stats: RelayServerStats;
-  /** Peers holding a live reservation. */
-  reservedPeers(): PeerId[];
-  /** Drops every reservation and cuts every circuit. */
-  stop(): void;
-}
+export type {
+  RelayServerComponents,
+  RelayServerInit,
+  RelayServerStats,
+  RelayServer,
+} from './server-types.js';
 
 interface Reservation {
   readonly peer: PeerId;

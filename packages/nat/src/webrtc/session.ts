@@ -1,87 +1,28 @@
 // One WebRTC negotiation: a PeerConnection and its single negotiated data channel, driven by
 // signals from and to the remote (offer/answer, trickled candidates). Every node-datachannel
 // callback is guarded: an exception escaping one aborts the whole process.
-import { PeerConnection, type DataChannel, type IceServer } from 'node-datachannel';
+import { PeerConnection, type DataChannel } from 'node-datachannel';
 import { AbortError, TimeoutError } from '@detr/interface';
 import { IceFailedError, SignalingError, SignalingViolationError } from '../errors.js';
 import { adopt, closeAdopted, releaseWebRTC, retainWebRTC } from './runtime.js';
+import { sdpFingerprint, splitCandidates } from './sdp.js';
 
-/** A signal one side of a negotiation sends the other. */
-export type SessionSignal =
-  | { readonly kind: 'offer' | 'answer'; readonly sdp: string }
-  | { readonly kind: 'candidate'; readonly candidate: string; readonly mid: string }
-  | { readonly kind: 'end-of-candidates' };
+export { sdpFingerprint } from './sdp.js';
+import type {
+  SessionSignal,
+  RtcSessionInit,
+  RtcSessionResult,
+  RtcSession,
+} from './session-types.js';
 
-export interface RtcSessionInit {
-  readonly role: 'offerer' | 'answerer';
-  /** ICE servers in node-datachannel's form. */
-  readonly iceServers: readonly IceServer[];
-  /** `relay` uses TURN candidates only. */
-  readonly policy: 'all' | 'relay';
-  /** Local address to gather on (node-datachannel gathers on every interface otherwise). */
-  readonly bindAddress?: string;
-  readonly portRangeBegin?: number;
-  readonly portRangeEnd?: number;
-  /** Largest message the local side accepts. @default 262144 */
-  readonly maxMessageBytes?: number;
-  /**
-   * Trickle candidates as they are gathered (`true`), or send one description with every
-   * candidate once gathering completes (`false`: for slow signaling such as DHT records).
-   * @default true
-   */
-  readonly trickle?: boolean;
-  /**
-   * Hold the remote's candidates until {@link RtcSession.releaseCandidates} (an answerer whose
-   * answer travels slowly: its ICE checks must not connect before the offerer has the answer, or
-   * the offerer's DTLS cannot verify our certificate). @default false
-   */
-  readonly holdCandidates?: boolean;
-  /** Called for each signal to deliver to the remote. Must not throw. */
-  readonly onSignal: (signal: SessionSignal) => void;
-  /** Name for node-datachannel's log lines. */
-  readonly label?: string;
-}
+export type {
+  SessionSignal,
+  RtcSessionInit,
+  RtcSessionResult,
+  RtcSession,
+} from './session-types.js';
 
-/** An open session. */
-export interface RtcSessionResult {
-  /** Channel 0: the handshake runs on it, then it is closed. */
-  readonly handshakeChannel: DataChannel;
-  /** Channel 1: the multiplexed connection's messages. */
-  readonly channel: DataChannel;
-  readonly pc: PeerConnection;
-  /** `direct` when neither side of the selected pair is a TURN relay candidate. */
-  readonly path: 'direct' | 'relayed';
-  readonly localCandidate: string;
-  readonly remoteCandidate: string;
-  /** `"sha-256 AB:CD:…"` of our DTLS certificate (from our description). */
-  readonly localFingerprint: string;
-  /** The remote's DTLS certificate fingerprint as verified by DTLS. */
-  readonly remoteFingerprint: string;
-}
-
-export interface RtcSession {
-  /** Resolves when the data channel is open; rejects on ICE failure, close or abort. */
-  open(options?: { signal?: AbortSignal }): Promise<RtcSessionResult>;
-  /** Applies a signal from the remote. A malformed one fails the session; never throws. */
-  receive(signal: SessionSignal): void;
-  /** Adds the remote candidates held so far (and later ones) when `holdCandidates` was set. */
-  releaseCandidates(): void;
-  /** Closes the channel and the PeerConnection. Idempotent. */
-  close(): void;
-  /** Called once when the session closes (locally or because ICE/DTLS failed after open). */
-  onClose(listener: (err?: Error) => void): void;
-  readonly closed: boolean;
-  /** Remote candidates node-datachannel refused (malformed, or late). */
-  readonly rejectedCandidates: number;
-}
-
-const FINGERPRINT = /^a=fingerprint:([a-z0-9-]+ [0-9A-F:]+)\r?$/im;
 const MAX_CANDIDATES = 64;
-
-/** The `a=fingerprint` value of an SDP, or `undefined`. */
-export function sdpFingerprint(sdp: string): string | undefined {
-  return FINGERPRINT.exec(sdp)?.[1];
-}
 
 /**
  * Creates a session. The offerer sends its offer at once; the answerer waits for one.
@@ -254,16 +195,7 @@ export function createRtcSession(init: RtcSessionInit): RtcSession {
         haveRemote = true;
         // Candidates inside a description (no trickle) are added one by one once our ICE
         // transport exists: libdatachannel refuses them while it is still being created.
-        const mid = /^a=mid:(\S+)\r?$/m.exec(s.sdp)?.[1] ?? '0';
-        const inline: SessionSignal[] = [];
-        const stripped = s.sdp
-          .split('\n')
-          .filter((line) => {
-            const m = /^a=(candidate:.*?)\r?$/.exec(line);
-            if (m !== null) inline.push({ kind: 'candidate', candidate: m[1] as string, mid });
-            return m === null && !/^a=end-of-candidates\r?$/.test(line);
-          })
-          .join('\n');
+        const { sdp: stripped, candidates: inline } = splitCandidates(s.sdp);
         if (inline.length > MAX_CANDIDATES)
           throw new SignalingViolationError('too many candidates');
         pc.setRemoteDescription(stripped, s.kind);
