@@ -6,7 +6,7 @@
  */
 export { createNode, REVOCATION_TOPIC } from './node.js';
 export type { DetrNode, NodeComponents, NodeEvents, NodeInit, NodeStatus } from './node.js';
-export type { ConnectionManager, ConnectionEvents, DhtPort } from './ports.js';
+export type { ConnectionManager, ConnectionEvents } from './ports.js';
 export {
   createMessaging,
   MSG_PROTOCOL,
@@ -38,14 +38,27 @@ export {
   type Verdict,
 } from './gossip/pubsub.js';
 export {
-  createOffline,
   sealOffline,
   openOffline,
   x25519PublicFromEd25519,
   x25519PrivateFromEd25519Seed,
-  type Offline,
   type OpenedOffline,
-} from './offline.js';
+} from './offline/seal.js';
+export {
+  createOffline,
+  mailboxKey,
+  mailboxValidator,
+  senderSlots,
+  MAILBOX_NAMESPACE,
+  MAILBOX_SLOTS,
+  SLOTS_PER_SENDER,
+  type Offline,
+  type OfflineInit,
+  type OfflineStats,
+  type MailboxRecords,
+} from './offline/mailbox.js';
+export { createNodeDht, kvKey, KV_NAMESPACE, type NodeDht } from './net/dht.js';
+export { createStack, type Stack, type StackInit } from './net/stack.js';
 export {
   createNetwork,
   parseNetwork,
@@ -70,9 +83,6 @@ export {
   type ConfigInput,
 } from './config/config.js';
 export { SCHEMA as CONFIG_SCHEMA, SECTIONS as CONFIG_SECTIONS } from './config/schema.js';
-export { createMemoryHub, createMemoryConnectionManager, type MemoryHub } from './memory-net.js';
-export { createInterimTcp } from './interim-tcp.js';
-export { createReplicatedKv } from './kv.js';
 export { startDaemon, type Daemon, type DaemonOptions, type ControlInfo } from './daemon/daemon.js';
 export { startControlServer, type ControlServer } from './daemon/control.js';
 export { createMetrics } from './daemon/metrics.js';

@@ -1,172 +1,43 @@
-// createNode: every package composed into one node, started and stopped as one.
+// createNode: every package composed into one node (node-build.ts), started and stopped as one.
 import { EventEmitter } from 'node:events';
 import {
   AbortError,
   noopLogger,
-  withPeer,
   parseAddress,
   systemClock,
+  withPeer,
   type AbortOptions,
   type Address,
   type Clock,
   type Connection,
   type Logger,
   type PeerId,
+  type PeerReporter,
 } from '@detr/interface';
-import {
-  createIdentity,
-  peerIdFromBytes,
-  peerIdFromString,
-  type Identity,
-  type TokenVerifier,
-} from '@detr/aecomms';
+import { createIdentity, peerIdFromString, type Identity } from '@detr/aecomms';
 import { createMemoryStore, type Store } from '@detr/stored';
-import { createInboundLimiter, createScheduler, type Scheduler } from '@detr/fluent';
-import { createDpeers, type Dpeers } from '@detr/dpeers';
-import { opt, resolveConfig, type ConfigInput, type NodeConfig } from './config/config.js';
+import type { Dpeers } from '@detr/dpeers';
+import type { Scheduler } from '@detr/fluent';
+import type { ConnectionManager } from '@detr/transport';
+import { HandshakeError } from '@detr/aecomms';
+import { opt, resolveConfig, type NodeConfig } from './config/config.js';
+import type { MessageHandler, SendOptions, SendResult } from './messaging.js';
+import type { RequestOptions, ServiceHandler } from './services.js';
+import type { PubSub, TopicHandler, TopicValidator } from './gossip/pubsub.js';
+import { buildParts, type Parts } from './node-build.js';
+import { createDiscovery, type Discovery } from './node-discovery.js';
 import {
-  createMessaging,
-  type Messaging,
-  type MessageHandler,
-  type SendOptions,
-  type SendResult,
-} from './messaging.js';
-import {
-  createServices,
-  type RequestOptions,
-  type ServiceHandler,
-  type Services,
-} from './services.js';
-import {
-  createPubSub,
-  type PubSub,
-  type TopicHandler,
-  type TopicValidator,
-} from './gossip/pubsub.js';
-import { createReplicatedKv } from './kv.js';
-import { createOffline, type Offline } from './offline.js';
-import { createInterimTcp } from './interim-tcp.js';
-import { createDetrStack } from './wiring.js';
-import { createMdnsDiscovery, type MdnsDiscovery, type MdnsFactory } from './mdns.js';
-import type { ConnectionManager, DhtPort } from './ports.js';
-import {
-  issueToken,
-  parseRevocations,
-  revokeTokens,
-  verifyToken,
-  type Network,
-  type Revocations,
-} from './networks.js';
+  createRevocationState,
+  REVOCATION_TOPIC,
+  type RevocationState,
+} from './node-revocations.js';
+import type { ConnectionManager as PortManager } from './ports.js';
+import { issueToken, revokeTokens, type Network, type Revocations } from './networks.js';
 import { InvalidTokenError, PeerUnreachableError } from './errors.js';
-import { SignedEnvelope } from '@detr/protocol';
+import type { DetrNode, NodeComponents, NodeEvents, NodeInit, NodeStatus } from './node-types.js';
 
-/** Events of a node, with their payload. */
-export interface NodeEvents {
-  'peer:connect': { peer: PeerId; address: string };
-  'peer:disconnect': { peer: PeerId };
-  'peer:discovered': { peer: PeerId; addresses: string[]; source: string };
-  'peer:lost': { peer: PeerId };
-  'revocations:update': { seq: number };
-}
-
-/** Injected parts (tests, the in-process demo). Absent ones are built from the config. */
-export interface NodeComponents {
-  identity?: Identity;
-  store?: Store;
-  connections?: ConnectionManager;
-  dht?: DhtPort;
-  clock?: Clock;
-  logger?: Logger;
-  /** multicast-dns replacement (tests). */
-  mdnsFactory?: MdnsFactory;
-}
-
-/** What a node is created with. */
-export interface NodeInit {
-  config?: NodeConfig | ConfigInput;
-  /** The network the node belongs to. */
-  network?: Network;
-  /** This node's token for the network (base64url envelope). */
-  token?: string;
-  /** Latest revocation list (base64url envelope). */
-  revocations?: string;
-  /** Admin key of the network, when this node is an admin (issues and revokes tokens). */
-  admin?: Identity;
-  /** Skip token checks (in-process tests on the memory hub). @default false */
-  insecureNoTokens?: boolean;
-}
-
-export interface NodeStatus {
-  peerId: string;
-  addresses: string[];
-  network: string | undefined;
-  connections: number;
-  outbox: Record<string, number>;
-  messaging: ReturnType<Messaging['stats']>;
-  services: ReturnType<Services['stats']>;
-  pubsub: ReturnType<PubSub['stats']>;
-  offline: ReturnType<Offline['stats']>;
-  revocationSeq: number;
-  handshakeFailures: number;
-  dhtLookups: number;
-  uptimeMs: number;
-}
-
-/** The composed node. */
-export interface DetrNode {
-  readonly peerId: PeerId;
-  readonly identity: Identity;
-  readonly config: NodeConfig;
-  readonly connections: ConnectionManager;
-  readonly dpeers: Dpeers;
-  readonly scheduler: Scheduler;
-  readonly pubsub: PubSub;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  addresses(): string[];
-  // messaging
-  send(peer: PeerId, channel: string, data: Uint8Array, options?: SendOptions): Promise<SendResult>;
-  onMessage(channel: string, handler: MessageHandler): () => void;
-  // pub/sub
-  subscribe(topic: string, handler: TopicHandler): () => void;
-  publish(topic: string, data: Uint8Array): Promise<{ id: string; recipients: number }>;
-  /** Seed 000's broadcast: publish on `topic`. */
-  broadcast(topic: string, data: Uint8Array): Promise<{ id: string; recipients: number }>;
-  setTopicValidator(topic: string, validator: TopicValidator | undefined): void;
-  // services
-  handle(service: string, handler: ServiceHandler): void;
-  request(
-    peer: PeerId,
-    service: string,
-    data: Uint8Array,
-    options?: RequestOptions,
-  ): Promise<Uint8Array>;
-  // connectivity
-  connect(target: PeerId | Address | string, options?: AbortOptions): Promise<PeerId>;
-  announce(options?: AbortOptions): Promise<void>;
-  findPeer(peer: PeerId, options?: AbortOptions): Promise<string[] | undefined>;
-  readonly dht: {
-    put(
-      key: Uint8Array,
-      value: Uint8Array,
-      options?: { ttlSec?: number } & AbortOptions,
-    ): Promise<void>;
-    get(key: Uint8Array, options?: AbortOptions): Promise<Uint8Array | undefined>;
-  };
-  /** Fetches offline messages now (also done on start and every minute). */
-  fetchOffline(options?: AbortOptions): Promise<number>;
-  // networks
-  readonly network: Network | undefined;
-  issueToken(peer: PeerId, options?: { ttlMs?: number }): { token: string; tokenId: string };
-  revokeTokens(tokenIds: readonly string[]): Promise<Revocations>;
-  /** The revocation list in force. */
-  readonly revocationList: Revocations | undefined;
-  peers(): Array<{ peer: string; address: string; direction: string; score: number }>;
-  status(): NodeStatus;
-  on<E extends keyof NodeEvents>(event: E, fn: (e: NodeEvents[E]) => void): () => void;
-}
-
-export const REVOCATION_TOPIC = '/detr/network/revocations';
+export { REVOCATION_TOPIC } from './node-revocations.js';
+export type { DetrNode, NodeComponents, NodeEvents, NodeInit, NodeStatus } from './node-types.js';
 
 class Node implements DetrNode {
   readonly peerId: PeerId;
@@ -177,40 +48,30 @@ class Node implements DetrNode {
   readonly scheduler: Scheduler;
   readonly pubsub: PubSub;
   readonly dht: DetrNode['dht'];
+  private readonly parts: Parts;
   private readonly store: Store;
   private readonly ownStore: boolean;
-  private readonly kv: DhtPort;
-  private readonly messaging: Messaging;
-  private readonly services: Services;
-  private readonly offline: Offline;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly events = new EventEmitter();
-  /** The connection manager as the protocols see it: dials by PeerId resolve through the DHT. */
-  private readonly routed: ConnectionManager;
-  private revocations: Revocations | undefined;
+  private readonly revocations: RevocationState;
+  private readonly discovery: Discovery;
   private handshakeFailures = 0;
-  /** The transport's token verifier (detr stack): revocations are installed in it. */
-  private tokenVerifier: TokenVerifier | undefined;
-  /** Token id each authenticated peer presented, to cut it when the token is revoked. */
-  private readonly peerTokens = new Map<string, string>();
-  private dhtLookups = 0;
   private startedAt = 0;
   private running = false;
   private offs: Array<() => void> = [];
-  private fetchTimer: NodeJS.Timeout | undefined;
-  private mdns: MdnsDiscovery | undefined;
-  private announceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly init: NodeInit,
-    private readonly components: NodeComponents,
+    components: NodeComponents,
   ) {
     this.config =
       'node' in (init.config ?? {}) && Object.isFrozen(init.config)
         ? (init.config as NodeConfig)
         : resolveConfig(init.config ?? {});
-    const cfg = this.config;
+    const network = init.network;
+    if (network === undefined)
+      throw new InvalidTokenError('a node needs a network and a token for it');
     this.identity = components.identity ?? createIdentity();
     this.peerId = this.identity.peerId;
     this.clock = components.clock ?? systemClock;
@@ -220,181 +81,84 @@ class Node implements DetrNode {
     this.ownStore = components.store === undefined;
     this.store = components.store ?? createMemoryStore({ clock: this.clock });
     this.events.setMaxListeners(100);
-    if (init.revocations !== undefined && init.network !== undefined) {
-      this.revocations = parseRevocations(init.revocations, init.network);
-    }
-    this.dpeers = createDpeers(
-      { store: this.store, clock: this.clock, logger: this.log, peerIdFromString },
-      {
-        maxConnections: opt<number>(cfg, 'dpeers', 'max_peers'),
-        banThreshold: opt<number>(cfg, 'dpeers', 'reputation_threshold'),
-        maxConnectionsPerIp: opt<number>(cfg, 'dpeers', 'max_connections_per_ip'),
-        banBaseMs: opt<number>(cfg, 'dpeers', 'ban_base_ms'),
+    const counted = (dpeers: Dpeers): PeerReporter => ({
+      penalize: (peer, reason, weight) => {
+        if (reason === 'handshake-failed') this.handshakeFailures++;
+        dpeers.penalize(peer, reason, weight);
       },
-    );
-    const networkId = init.network?.id ?? '00'.repeat(32);
-    const stack = opt<string>(cfg, 'transport', 'stack');
-    if (components.connections !== undefined) {
-      this.connections = components.connections;
-    } else if (stack === 'detr' && init.network !== undefined && init.insecureNoTokens !== true) {
-      const built = createDetrStack({
+      reward: (peer, reason, weight) => dpeers.reward(peer, reason, weight),
+    });
+    this.parts = buildParts(
+      {
         identity: this.identity,
-        network: init.network,
+        network,
         token: init.token ?? '',
         ...(init.revocations !== undefined ? { revocations: init.revocations } : {}),
-        dpeers: this.dpeers,
-        reporter: {
-          penalize: (peer, reason, weight) => {
-            if (reason === 'handshake-failed') this.handshakeFailures++;
-            this.dpeers.penalize(peer, reason, weight);
-          },
-          reward: (peer, reason, weight) => this.dpeers.reward(peer, reason, weight),
-        },
+        store: this.store,
         clock: this.clock,
         logger: this.log,
-        listen: opt<readonly string[]>(cfg, 'transport', 'listen'),
-        dialTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
-        clockSkewMs: opt<number>(cfg, 'aecomms', 'token_clock_skew_ms'),
-      });
-      this.connections = built.connections;
-      this.tokenVerifier = built.tokens;
-    } else {
-      this.connections = createInterimTcp(
-        {
-          identity: this.identity,
-          peerIdFromString,
-          token: () => init.token ?? '',
-          admit: (peer, token) => this.admit(peer, token),
-          logger: this.log,
-          onHandshakeFailure: () => {
-            this.handshakeFailures++;
-          },
-        },
-        {
-          listen: opt<readonly string[]>(cfg, 'transport', 'listen'),
-          networkId,
-          handshakeTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
-        },
-      );
-    }
-    this.routed = this.resolvingDialer(this.connections);
-    this.scheduler = createScheduler(
-      { clock: this.clock, logger: this.log },
-      {
-        maxMessages: opt<number>(cfg, 'fluent', 'max_queue_messages'),
-        maxBytes: opt<number>(cfg, 'fluent', 'max_queue_bytes'),
-        peerLimit: { messagesPerSec: opt<number>(cfg, 'fluent', 'peer_messages_per_sec') },
+        routed: (cm) => this.resolvingDialer(cm),
+        reporter: counted,
+        onTokenRefused: () => this.handshakeFailures++,
+        deliverOffline: (m) => this.parts.messaging.deliver(m),
       },
+      this.config,
     );
-    const inbound = createInboundLimiter(
-      { clock: this.clock, logger: this.log, peerReporter: this.dpeers },
-      { peerLimit: { messagesPerSec: opt<number>(cfg, 'fluent', 'inbound_messages_per_sec') } },
-    );
-    const maxMessageBytes = opt<number>(cfg, 'node', 'max_message_bytes');
-    this.services = createServices(
-      {
-        connections: this.routed,
-        peerReporter: this.dpeers,
-        logger: this.log,
-        peerIdFromBytes,
-      },
-      { requestTimeoutMs: opt<number>(cfg, 'node', 'request_timeout_ms'), maxMessageBytes },
-    );
-    this.kv =
-      components.dht ??
-      createReplicatedKv(
-        {
-          services: this.services,
-          connections: this.connections,
-          self: this.peerId,
-          now: () => this.clock.now(),
-          peerIdFromBytes,
-        },
-        { defaultTtlSec: opt<number>(cfg, 'dht', 'record_ttl_sec') },
-      );
+    const p = this.parts;
+    this.connections = p.stack.connections;
+    this.dpeers = p.dpeers;
+    this.scheduler = p.scheduler;
+    this.pubsub = p.pubsub;
     this.dht = {
-      put: (k, v, o) => this.kv.put(k, v, o),
-      get: (k, o) => {
-        this.dhtLookups++;
-        return this.kv.get(k, o);
-      },
+      put: (k, v, o) => p.dht.put(k, v, o),
+      get: (k, o) => p.dht.get(k, o),
+      kad: p.dht.dht,
     };
-    this.offline = createOffline(
-      {
-        dht: this.kv,
-        identity: this.identity,
-        store: this.store,
-        now: () => this.clock.now(),
-        deliver: (m) => {
-          let from: PeerId;
-          try {
-            from = peerIdFromBytes(m.sender);
-          } catch {
-            return;
-          }
-          this.messaging.deliver({ from, channel: m.channel, data: m.data, via: 'offline' });
-        },
-      },
-      {
-        ttlSec: opt<number>(cfg, 'node', 'offline_ttl_sec'),
-        maxBytes: opt<number>(cfg, 'node', 'offline_max_bytes'),
-      },
+    this.revocations = createRevocationState(
+      { network, stack: p.stack, logger: this.log },
+      init.revocations,
     );
-    const offlineOn = opt<boolean>(cfg, 'node', 'offline_delivery');
-    this.messaging = createMessaging(
+    const mdnsOn = opt<boolean>(this.config, 'node', 'mdns');
+    this.discovery = createDiscovery(
       {
-        connections: this.routed,
-        store: this.store,
-        scheduler: this.scheduler,
-        inbound,
-        peerReporter: this.dpeers,
-        clock: this.clock,
+        connections: this.connections,
+        dpeers: this.dpeers,
+        dht: p.dht,
+        nat: p.stack.nat,
         logger: this.log,
-        peerIdFromString,
-        ...(offlineOn
+        connect: (a) => this.connect(a),
+        fetchOffline: () => this.fetchOffline(),
+        emit: (e, payload) => this.events.emit(e, payload),
+        addresses: () => this.addresses(),
+        ...(components.mdnsFactory !== undefined ? { mdnsFactory: components.mdnsFactory } : {}),
+      },
+      {
+        bootstrap: opt<readonly string[]>(this.config, 'dht', 'bootstrap'),
+        networkId: network.id,
+        peerId: this.peerId.toString(),
+        mdns: mdnsOn
           ? {
-              storeOffline: (p: PeerId, ch: string, d: Uint8Array, o: AbortOptions) =>
-                this.offline.store(p, ch, d, o),
+              interface: opt<string>(this.config, 'node', 'mdns_interface'),
+              port: opt<number>(this.config, 'node', 'mdns_port'),
             }
-          : {}),
-      },
-      {
-        maxMessageBytes,
-        ackTimeoutMs: opt<number>(cfg, 'node', 'ack_timeout_ms'),
-        retransmitIntervalMs: opt<number>(cfg, 'node', 'retransmit_interval_ms'),
-        maxOutboxMessages: opt<number>(cfg, 'node', 'max_outbox_messages'),
-        dialTimeoutMs: opt<number>(cfg, 'transport', 'connection_timeout_ms'),
-      },
-    );
-    this.pubsub = createPubSub(
-      {
-        connections: this.routed,
-        identity: this.identity,
-        peerIdFromBytes,
-        peerReporter: this.dpeers,
-        clock: this.clock,
-        logger: this.log,
-      },
-      {
-        D: opt<number>(cfg, 'node', 'gossip_d'),
-        Dlo: opt<number>(cfg, 'node', 'gossip_d_lo'),
-        Dhi: opt<number>(cfg, 'node', 'gossip_d_hi'),
-        heartbeatMs: opt<number>(cfg, 'node', 'gossip_heartbeat_ms'),
-        maxDataBytes: maxMessageBytes,
+          : undefined,
+        offlineFetchIntervalMs: 60_000,
       },
     );
   }
 
-  private resolvingDialer(cm: ConnectionManager): ConnectionManager {
+  get nat(): DetrNode['nat'] {
+    return this.parts.stack.nat;
+  }
+
+  /** Dials by PeerId that fail for want of an address resolve through the DHT's presence. */
+  private resolvingDialer(cm: ConnectionManager): PortManager {
     const dial = async (target: PeerId | Address, options?: AbortOptions): Promise<Connection> => {
       try {
         return await cm.dial(target, options);
       } catch (err) {
         if ('transport' in target || err instanceof AbortError || !this.running) throw err;
-        this.dhtLookups++;
-        const found = await this.kv.findPeer(target, options).catch(() => undefined);
-        if (found === undefined || found.length === 0) throw err;
-        for (const a of found) cm.addAddress(target, a);
+        if (!(await this.locate(target, options))) throw err;
         return cm.dial(target, options);
       }
     };
@@ -411,44 +175,25 @@ class Node implements DetrNode {
     };
   }
 
+  /** Adds the addresses of `peer`'s presence to the manager; false when it has none. */
+  private async locate(peer: PeerId, options?: AbortOptions): Promise<boolean> {
+    const found = await this.parts.dht.findPeer(peer, options).catch(() => undefined);
+    if (found === undefined) return false;
+    // Listen addresses first, its WebRTC address (signaling) and circuits after them.
+    const all = [...found.addresses, ...found.relayAddresses].sort(
+      (x, y) => Number(x.transport === 'webrtc') - Number(y.transport === 'webrtc'),
+    );
+    for (const a of all) this.connections.addAddress(peer, a);
+    return all.length > 0;
+  }
+
   get network(): Network | undefined {
     return this.init.network;
   }
 
-  /** Admission of a remote peer at the handshake: dpeers (bans) and its network token. */
-  private admit(peer: PeerId, token: string): boolean {
-    if (this.dpeers.isBanned(peer) || !this.dpeers.isAuthorized(peer)) return false;
-    if (this.init.insecureNoTokens === true) return true;
-    const network = this.init.network;
-    if (network === undefined) return false;
-    try {
-      const info = verifyToken(
-        token,
-        network,
-        peer,
-        this.revocations,
-        this.clock.now(),
-        opt<number>(this.config, 'aecomms', 'token_clock_skew_ms'),
-      );
-      this.peerTokens.set(peer.toString(), info.tokenId);
-      return true;
-    } catch {
-      this.dpeers.penalize(peer, 'handshake-failed');
-      return false;
-    }
-  }
-
   async start(): Promise<void> {
     if (this.running) return;
-    if (
-      this.init.network === undefined &&
-      this.init.insecureNoTokens !== true &&
-      this.connectionsInjected() === false
-    ) {
-      throw new InvalidTokenError(
-        'a node needs a network and a token (or insecureNoTokens for tests)',
-      );
-    }
+    const p = this.parts;
     this.startedAt = this.clock.now();
     if (this.ownStore) await this.store.start();
     await this.dpeers.start();
@@ -456,170 +201,42 @@ class Node implements DetrNode {
     await this.connections.start();
     this.offs.push(
       this.connections.on('connection:open', (c) => {
-        this.dpeers.connectionOpened(c);
         this.dpeers.addressSucceeded(c.remotePeer, c.remoteAddress);
         this.events.emit('peer:connect', {
           peer: c.remotePeer,
           address: c.remoteAddress.toString(),
         });
-        this.scheduleOfflineFetch();
       }),
       this.connections.on('connection:close', (c) => {
-        this.dpeers.connectionClosed(c);
         this.events.emit('peer:disconnect', { peer: c.remotePeer });
       }),
     );
-    this.services.start();
-    await this.kv.start();
-    await this.messaging.start();
-    this.pubsub.start();
-    this.pubsub.subscribe(REVOCATION_TOPIC, (m) => this.onRevocations(m.data));
-    this.running = true;
-    this.connectBootstrap();
-    if (opt<boolean>(this.config, 'node', 'mdns')) this.startMdns();
-    this.fetchTimer = setInterval(() => void this.fetchOffline().catch(() => {}), 60_000);
-    this.fetchTimer.unref();
-    this.announceTimer = setInterval(
-      () => void this.announce().catch(() => {}),
-      opt<number>(this.config, 'dht', 'announce_interval_ms'),
-    );
-    this.announceTimer.unref();
-  }
-
-  private offlineFetchTimer: NodeJS.Timeout | undefined;
-  private lastOfflineFetch = 0;
-
-  /** Reads the offline mailbox soon after the first connection (later: every minute). */
-  private scheduleOfflineFetch(): void {
-    if (this.offlineFetchTimer !== undefined || this.lastOfflineFetch !== 0) return;
-    const delay = Math.max(200, this.lastOfflineFetch + 10_000 - Date.now());
-    this.offlineFetchTimer = setTimeout(() => {
-      this.offlineFetchTimer = undefined;
-      this.lastOfflineFetch = Date.now();
-      // First connection: say where we are, then read the mailbox.
-      void this.announce()
-        .catch(() => {})
-        .then(() => this.fetchOffline())
-        .catch(() => {});
-    }, delay);
-    this.offlineFetchTimer.unref();
-  }
-
-  private connectionsInjected(): boolean {
-    return this.init.insecureNoTokens === true;
-  }
-
-  private onRevocations(data: Uint8Array): void {
-    const network = this.init.network;
-    if (network === undefined) return;
-    try {
-      const r = parseRevocations(new TextDecoder().decode(data), network);
-      if (r.seq <= (this.revocations?.seq ?? 0)) return;
-      this.revocations = r;
-      this.cutRevoked();
-      this.events.emit('revocations:update', { seq: r.seq });
-    } catch {
-      // not signed by an admin: ignore
-    }
-  }
-
-  private startMdns(): void {
-    this.mdns = createMdnsDiscovery({
-      networkId: this.init.network?.id ?? '00'.repeat(32),
-      peerId: this.peerId.toString(),
-      addresses: () => this.addresses(),
-      interface: opt<string>(this.config, 'node', 'mdns_interface'),
-      port: opt<number>(this.config, 'node', 'mdns_port'),
-      logger: this.log,
-      ...(this.components.mdnsFactory !== undefined
-        ? { factory: this.components.mdnsFactory }
-        : {}),
-      onPeer: (text, addresses) => {
-        let peer: PeerId;
-        try {
-          peer = peerIdFromString(text);
-        } catch {
-          return;
-        }
-        if (this.connections.connections(peer).length > 0 || this.dpeers.isBanned(peer)) return;
-        for (const a of addresses) this.connections.addAddress(peer, a);
-        this.dpeers.addAddresses(peer, addresses, 'mdns');
-        this.events.emit('peer:discovered', {
-          peer,
-          addresses: addresses.map(String),
-          source: 'mdns',
-        });
-        void this.connections.dial(peer).catch(() => {});
-      },
-      onLost: (text) => {
-        try {
-          this.events.emit('peer:lost', { peer: peerIdFromString(text) });
-        } catch {
-          // malformed id: ignore
-        }
-      },
+    p.services.start();
+    await p.dht.start();
+    await p.stack.nat?.start();
+    await p.messaging.start();
+    p.pubsub.start();
+    p.pubsub.subscribe(REVOCATION_TOPIC, (m) => {
+      const seq = this.revocations.receive(new TextDecoder().decode(m.data));
+      if (seq !== undefined) this.events.emit('revocations:update', { seq });
     });
-    this.mdns.start();
-  }
-
-  /**
-   * Connects to the bootstrap list; bootstrap peers are kept alive (the connection manager
-   * redials them with backoff when it supports it).
-   */
-  private connectBootstrap(): void {
-    for (const text of opt<readonly string[]>(this.config, 'dht', 'bootstrap')) {
-      void this.connect(text).then(
-        (peer) => (this.connections as { keepAlive?: (p: PeerId) => void }).keepAlive?.(peer),
-        (err: unknown) => this.log.warn({ err: String(err), address: text }, 'bootstrap failed'),
-      );
-    }
-  }
-
-  /** Closes connections of peers whose token is revoked now. */
-  private cutRevoked(): void {
-    const revoked = this.revocations?.revoked;
-    if (revoked === undefined) return;
-    if (this.tokenVerifier !== undefined && this.revocations !== undefined) {
-      try {
-        this.tokenVerifier.updateRevocationList(
-          SignedEnvelope.decode(new Uint8Array(Buffer.from(this.revocations.text, 'base64url'))),
-        );
-      } catch (err) {
-        this.log.warn({ err: String(err) }, 'revocation list refused by the transport');
-      }
-      // The transport does not tell which token a connection presented: close them all; members
-      // reconnect on demand, revoked peers are refused at their next handshake.
-      for (const c of this.connections.connections()) void c.close().catch(() => c.abort());
-      setTimeout(() => {
-        if (this.running) this.connectBootstrap();
-      }, 500).unref();
-      return;
-    }
-    for (const c of this.connections.connections()) {
-      const id = this.peerTokens.get(c.remotePeer.toString());
-      if (id !== undefined && revoked.has(id)) {
-        this.log.info({ peer: c.remotePeer.toString() }, 'token revoked: connection cut');
-        c.abort();
-      }
-    }
+    this.running = true;
+    this.discovery.start();
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    if (this.fetchTimer !== undefined) clearInterval(this.fetchTimer);
-    if (this.announceTimer !== undefined) clearInterval(this.announceTimer);
-    if (this.offlineFetchTimer !== undefined) clearTimeout(this.offlineFetchTimer);
-    this.offlineFetchTimer = undefined;
-    await this.mdns?.stop();
-    this.mdns = undefined;
-    this.pubsub.stop();
-    await this.messaging.stop();
-    await this.kv.stop();
-    this.services.stop();
+    const p = this.parts;
+    await this.discovery.stop();
+    p.pubsub.stop();
+    await p.messaging.stop();
+    await p.stack.nat?.stop();
+    await p.dht.stop();
+    p.services.stop();
     for (const off of this.offs.splice(0)) off();
-    // Close connections one by one, each with its own time limit (the transport's manager shares
-    // one signal over all of them at stop, which trips Node's listener-leak warning past 10).
+    // Close connections one by one, each with its own time limit (the manager shares one signal
+    // over all of them at stop, which trips Node's listener-leak warning past 10).
     await Promise.all(
       this.connections
         .connections()
@@ -635,20 +252,16 @@ class Node implements DetrNode {
     const self = this.peerId.toString();
     return this.connections
       .addresses()
+      .filter((a) => a.transport !== 'webrtc')
       .map((a) => (a.peer === undefined ? withPeer(a, self) : a).toString());
   }
 
-  send(
-    peer: PeerId,
-    channel: string,
-    data: Uint8Array,
-    options?: SendOptions,
-  ): Promise<SendResult> {
-    return this.messaging.send(peer, channel, data, options);
+  send(peer: PeerId, channel: string, data: Uint8Array, o?: SendOptions): Promise<SendResult> {
+    return this.parts.messaging.send(peer, channel, data, o);
   }
 
   onMessage(channel: string, handler: MessageHandler): () => void {
-    return this.messaging.onMessage(channel, handler);
+    return this.parts.messaging.onMessage(channel, handler);
   }
 
   subscribe(topic: string, handler: TopicHandler): () => void {
@@ -668,16 +281,16 @@ class Node implements DetrNode {
   }
 
   handle(service: string, handler: ServiceHandler): void {
-    this.services.handle(service, handler);
+    this.parts.services.handle(service, handler);
   }
 
   request(
     peer: PeerId,
     service: string,
     data: Uint8Array,
-    options?: RequestOptions,
+    o?: RequestOptions,
   ): Promise<Uint8Array> {
-    return this.services.request(peer, service, data, options);
+    return this.parts.services.request(peer, service, data, o);
   }
 
   async connect(target: PeerId | Address | string, options: AbortOptions = {}): Promise<PeerId> {
@@ -686,14 +299,13 @@ class Node implements DetrNode {
       t = target.startsWith('/') ? parseAddress(target) : peerIdFromString(target);
     else t = target;
     if (!('transport' in t) && this.connections.connections(t).length === 0) {
-      // A PeerId: find where it is first.
-      const found = await this.kv.findPeer(t, options).catch(() => undefined);
-      for (const a of found ?? []) this.connections.addAddress(t, a);
+      await this.locate(t, options); // a PeerId: find where it is first
     }
     let conn: Connection;
     try {
       conn = await this.connections.dial(t, options);
     } catch (err) {
+      if (err instanceof HandshakeError) this.handshakeFailures++;
       if (err instanceof AbortError || err instanceof PeerUnreachableError) throw err;
       throw new PeerUnreachableError(t.toString(), { cause: err });
     }
@@ -708,26 +320,26 @@ class Node implements DetrNode {
     return conn.remotePeer;
   }
 
-  announce(options?: AbortOptions): Promise<void> {
-    return this.kv.announce(options);
+  announce(): Promise<void> {
+    return this.discovery.announce();
   }
 
   async findPeer(peer: PeerId, options?: AbortOptions): Promise<string[] | undefined> {
-    const local = this.connections.connections(peer)[0];
-    if (local !== undefined && local.direction === 'outbound')
-      return [local.remoteAddress.toString()];
-    this.dhtLookups++;
-    const found = await this.kv.findPeer(peer, options);
-    if (found !== undefined && found.length > 0) {
-      for (const a of found) this.connections.addAddress(peer, a);
-      this.events.emit('peer:discovered', { peer, addresses: found.map(String), source: 'dht' });
-    }
-    return found?.map((a) => a.toString());
+    const found = await this.parts.dht.findPeer(peer, options);
+    if (found === undefined) return undefined;
+    const text = peer.toString();
+    const all = [...found.addresses, ...found.relayAddresses].map((a) =>
+      a.peer === undefined && a.relay === undefined ? withPeer(a, text) : a,
+    );
+    for (const a of all) this.connections.addAddress(peer, a);
+    if (all.length > 0)
+      this.events.emit('peer:discovered', { peer, addresses: all.map(String), source: 'dht' });
+    return all.map(String);
   }
 
   async fetchOffline(options?: AbortOptions): Promise<number> {
     if (!this.running) return 0;
-    return (await this.offline.fetch(options)).length;
+    return (await this.parts.offline.fetch(options)).length;
   }
 
   issueToken(peer: PeerId, options: { ttlMs?: number } = {}): { token: string; tokenId: string } {
@@ -747,43 +359,54 @@ class Node implements DetrNode {
     const r = revokeTokens(
       this.init.admin,
       this.init.network,
-      this.revocations,
+      this.revocations.current,
       tokenIds,
       this.clock.now(),
     );
-    this.revocations = r;
+    // Publish first: the holders' connections carry the list to the rest of the network.
     await this.pubsub.publish(REVOCATION_TOPIC, new TextEncoder().encode(r.text));
-    this.cutRevoked();
+    this.revocations.apply(r);
     return r;
   }
 
   get revocationList(): Revocations | undefined {
-    return this.revocations;
+    return this.revocations.current;
   }
 
-  peers(): Array<{ peer: string; address: string; direction: string; score: number }> {
+  peers(): ReturnType<DetrNode['peers']> {
     return this.connections.connections().map((c) => ({
       peer: c.remotePeer.toString(),
       address: c.remoteAddress.toString(),
       direction: c.direction,
+      transport: c.transport,
       score: this.dpeers.score(c.remotePeer),
     }));
   }
 
   status(): NodeStatus {
+    const p = this.parts;
+    const relay = p.stack.nat?.relay?.stats;
     return {
       peerId: this.peerId.toString(),
       addresses: this.addresses(),
       network: this.init.network?.id,
       connections: this.connections.connections().length,
-      outbox: this.messaging.pending(),
-      messaging: this.messaging.stats(),
-      services: this.services.stats(),
+      outbox: p.messaging.pending(),
+      messaging: p.messaging.stats(),
+      services: p.services.stats(),
       pubsub: this.pubsub.stats(),
-      offline: this.offline.stats(),
-      revocationSeq: this.revocations?.seq ?? 0,
+      offline: p.offline.stats(),
+      dht: p.dht.dht.stats(),
+      nat: p.stack.nat?.status,
+      relay: {
+        reservations: relay?.reservations ?? 0,
+        circuitsOpen: relay?.circuitsOpen ?? 0,
+        circuitsOpened: relay?.circuitsOpened ?? 0,
+        bytesRelayed: relay?.bytesRelayed ?? 0,
+      },
+      revocationSeq: this.revocations.current?.seq ?? 0,
       handshakeFailures: this.handshakeFailures,
-      dhtLookups: this.dhtLookups,
+      dhtLookups: p.dht.lookups,
       uptimeMs: this.running ? this.clock.now() - this.startedAt : 0,
     };
   }
@@ -795,10 +418,11 @@ class Node implements DetrNode {
 }
 
 /**
- * Creates a node: messaging, pub/sub, services, DHT, offline delivery and networks over one
- * connection manager, started and stopped as one.
+ * Creates a node: messaging, pub/sub, services, the DHT, NAT traversal, offline delivery and
+ * networks over @detr/transport's connection manager, started and stopped as one.
  *
  * @throws {ConfigError} for an invalid config
+ * @throws {InvalidTokenError} without a network
  * @example
  * ```ts
  * const node = createNode({ config: { node: { log_level: 'warn' } }, network, token })

@@ -1,6 +1,6 @@
-// What the node needs from the packages it composes, as narrow contracts. The composition
-// (`createNode`) fills them with @detr/transport, @detr/dht and @detr/nat where those exist, and
-// with the interim implementations of this package otherwise; tests inject fakes.
+// What the node's protocols (messaging, services, pub/sub) need from the connection manager, as a
+// narrow contract: @detr/transport's manager fits it (the node wraps it so that dials by PeerId
+// resolve through the DHT).
 import type {
   AbortOptions,
   Address,
@@ -36,18 +36,4 @@ export interface ConnectionManager extends Startable {
   /** Remembers where `peer` can be reached. */
   addAddress(peer: PeerId, address: Address): void;
   on<E extends keyof ConnectionEvents>(event: E, fn: (c: ConnectionEvents[E]) => void): () => void;
-}
-
-/** The DHT contract the node uses. Keys and values are bytes; records are network-scoped. */
-export interface DhtPort extends Startable {
-  put(
-    key: Uint8Array,
-    value: Uint8Array,
-    options?: { ttlSec?: number } & AbortOptions,
-  ): Promise<void>;
-  get(key: Uint8Array, options?: AbortOptions): Promise<Uint8Array | undefined>;
-  /** Publishes our presence (addresses); refreshed by the implementation. */
-  announce(options?: AbortOptions): Promise<void>;
-  /** Resolves a peer's presence, or `undefined`. */
-  findPeer(peer: PeerId, options?: AbortOptions): Promise<readonly Address[] | undefined>;
 }

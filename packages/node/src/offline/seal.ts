@@ -1,7 +1,5 @@
-// Offline delivery (seed 001): a message for a peer that cannot be reached is sealed to that
-// peer's key and stored in the DHT in one of its mailbox slots (bounded count, size and TTL).
-// The recipient reads its slots when it comes online (and periodically), opens what is for it,
-// deletes the slots, and delivers each message id once.
+// Offline delivery, the sealing (seed 001): a message for a peer that cannot be reached is sealed
+// to that peer's key before it goes into the DHT (mailbox.ts).
 //
 // Sealing, ephemeral-static: the recipient's X25519 key is derived from its Ed25519 identity
 // (public: the birational map u = (1 + y) / (1 − y) mod p; private: the clamped first half of
@@ -9,11 +7,9 @@
 // X25519 pair; key = SHA-256("detr-offline-v1" ‖ shared ‖ ephemeral ‖ recipientX);
 // ChaCha20-Poly1305 with a zero nonce (each key is used once), associated data = recipient ‖ id.
 import { createHash, randomBytes } from 'node:crypto';
-import type { AbortOptions, PeerId } from '@detr/interface';
+import type { PeerId } from '@detr/interface';
 import { nodeCryptoProvider, type CryptoProvider, type Identity } from '@detr/aecomms';
 import { MsgData, OfflineMessage, Qos } from '@detr/protocol';
-import type { Namespace, Store } from '@detr/stored';
-import type { DhtPort } from './ports.js';
 
 const P = 2n ** 255n - 19n;
 const DOMAIN = new TextEncoder().encode('detr-offline-v1');
@@ -141,92 +137,4 @@ export function openOffline(
   } catch {
     return undefined;
   }
-}
-
-export interface OfflineInit {
-  /** @default 8 */
-  slots?: number;
-  /** @default 604800 */
-  ttlSec?: number;
-  /** @default 61440 */
-  maxBytes?: number;
-}
-
-export interface Offline {
-  store(peer: PeerId, channel: string, data: Uint8Array, options?: AbortOptions): Promise<boolean>;
-  /** Reads our mailbox; resolves to what was delivered now. */
-  fetch(options?: AbortOptions): Promise<OpenedOffline[]>;
-  stats(): { stored: number; fetched: number; duplicates: number };
-}
-
-const slotKey = (peer: PeerId, slot: number): Uint8Array =>
-  Buffer.concat([Buffer.from('/offline/'), peer.bytes, Buffer.from([slot])]);
-
-/**
- * Offline mailboxes in the DHT.
- *
- * @example
- * ```ts
- * const offline = createOffline({ dht, identity, store, now: Date.now, deliver }, {})
- * await offline.fetch()
- * ```
- */
-export function createOffline(
-  c: {
-    dht: DhtPort;
-    identity: Identity;
-    store?: Store;
-    now: () => number;
-    deliver: (m: OpenedOffline) => void;
-  },
-  init: OfflineInit = {},
-): Offline {
-  const slots = init.slots ?? 8;
-  const ttlSec = init.ttlSec ?? 7 * 86_400;
-  const maxBytes = init.maxBytes ?? 61_440;
-  const seenMem = new Set<string>();
-  const seenNs: Namespace<Uint8Array> | undefined = c.store?.namespace('outbox');
-  const counters = { stored: 0, fetched: 0, duplicates: 0 };
-  const seen = (id: string): boolean =>
-    seenMem.has(id) || seenNs?.has(`offline-seen:${id}`) === true;
-  return {
-    async store(peer, channel, data, options = {}) {
-      if (data.length > maxBytes) return false;
-      const sealed = sealOffline(c.identity.peerId, peer, channel, data, c.now() + ttlSec * 1000);
-      const start = Math.floor(Math.random() * slots);
-      for (let i = 0; i < slots; i++) {
-        const key = slotKey(peer, (start + i) % slots);
-        const existing = await c.dht.get(key, options);
-        if (existing !== undefined && existing.length > 0) continue;
-        await c.dht.put(key, sealed, { ttlSec, ...options });
-        counters.stored++;
-        return true;
-      }
-      return false; // mailbox full
-    },
-    async fetch(options = {}) {
-      const out: OpenedOffline[] = [];
-      for (let slot = 0; slot < slots; slot++) {
-        const key = slotKey(c.identity.peerId, slot);
-        const v = await c.dht.get(key, options);
-        if (v === undefined || v.length === 0) continue;
-        const opened = openOffline(c.identity, v, c.now());
-        await c.dht.put(key, new Uint8Array(0), { ttlSec: 60, ...options });
-        if (opened === undefined) continue;
-        if (seen(opened.id)) {
-          counters.duplicates++;
-          continue;
-        }
-        seenMem.add(opened.id);
-        await seenNs?.put(`offline-seen:${opened.id}`, new Uint8Array([1]), {
-          expiresAtMs: opened.expiresAtMs,
-        });
-        counters.fetched++;
-        out.push(opened);
-        c.deliver(opened);
-      }
-      return out;
-    },
-    stats: () => ({ ...counters }),
-  };
 }
