@@ -1,6 +1,8 @@
 // @detr/node: send latency p50 with and without acknowledgement, request/response round trip,
 // and pub/sub delivery latency p50/p99 across N nodes (50; 12 in --quick), beside js-libp2p
-// gossipsub (tcp + noise + yamux) on the same number of nodes in the same run.
+// (tcp + noise + yamux) in the same run: one-way latency on a long-lived stream and a
+// stream-per-request round trip for the point-to-point figures, gossipsub on the same number of
+// nodes for pub/sub.
 import '../lib/shims.js';
 import { createIdentity } from '@detr/aecomms';
 import { createNetwork, createNode, issueToken, type DetrNode } from '@detr/node';
@@ -62,8 +64,9 @@ function detrNodes(n: number): DetrNode[] {
   });
 }
 
-async function detrPointToPoint(
-  quick: boolean,
+/** Latencies (ms) of detr's send (fire-and-forget, acknowledged) and request round trip. */
+export async function detrPointToPoint(
+  rounds: number,
 ): Promise<{ ff: number[]; ack: number[]; rtt: number[] }> {
   const [a, b] = detrNodes(2) as [DetrNode, DetrNode];
   await a.start();
@@ -73,7 +76,6 @@ async function detrPointToPoint(
     b.handle('echo', (d) => d);
     let pending: ((t: number) => void) | undefined;
     b.onMessage('lat', (m) => pending?.(now() - Number(new TextDecoder().decode(m.data))));
-    const rounds = quick ? 300 : 3000;
     const ff: number[] = [];
     const ack: number[] = [];
     const rtt: number[] = [];
@@ -100,13 +102,16 @@ async function detrPointToPoint(
   }
 }
 
-interface PubSubResult {
+/** Latencies (ms) of pub/sub deliveries, and how many of the expected ones arrived. */
+export interface PubSubResult {
   latencies: number[];
   expected: number;
   delivered: number;
+  /** Deliveries of a message a node already had (should be 0). */
+  duplicates: number;
 }
 
-async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
+export async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
   const nodes = detrNodes(n);
   await Promise.all(nodes.map((x) => x.start()));
   try {
@@ -114,13 +119,18 @@ async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
       await nodes[i]!.connect(nodes[j]!.addresses()[0] as string);
     const latencies: number[] = [];
     let delivered = 0;
-    for (const x of nodes) {
+    let duplicates = 0;
+    const seen = new Set<string>();
+    nodes.forEach((x, i) => {
       x.subscribe('bench', (m) => {
         if (m.from.equals(x.peerId)) return;
+        const text = new TextDecoder().decode(m.data);
+        if (seen.has(`${i} ${text}`)) return void duplicates++;
+        seen.add(`${i} ${text}`);
         delivered++;
-        latencies.push(now() - Number(new TextDecoder().decode(m.data)));
+        latencies.push(now() - Number(text));
       });
-    }
+    });
     await until(() => nodes.every((x) => x.pubsub.mesh('bench').length >= 3), 20_000);
     for (let k = 0; k < messages; k++) {
       await nodes[Math.floor(Math.random() * n)]!.publish('bench', enc(String(now())));
@@ -128,13 +138,13 @@ async function detrPubSub(n: number, messages: number): Promise<PubSubResult> {
     }
     const expected = messages * (n - 1);
     await until(() => delivered >= expected, 10_000);
-    return { latencies, expected, delivered };
+    return { latencies, expected, delivered, duplicates };
   } finally {
     await Promise.all(nodes.map((x) => x.stop()));
   }
 }
 
-async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> {
+export async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> {
   const { createLibp2p } = await import('libp2p');
   const { tcp } = await import('@libp2p/tcp');
   const { noise } = await import('@chainsafe/libp2p-noise');
@@ -159,13 +169,18 @@ async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> 
     for (const [i, j] of topology(n, 6)) await nodes[i]!.dial(nodes[j]!.getMultiaddrs()[0]!);
     const latencies: number[] = [];
     let delivered = 0;
-    for (const x of nodes) {
+    let duplicates = 0;
+    const seen = new Set<string>();
+    nodes.forEach((x, i) => {
       x.services.pubsub.subscribe('bench');
       x.services.pubsub.addEventListener('message', (evt) => {
+        const text = new TextDecoder().decode(evt.detail.data);
+        if (seen.has(`${i} ${text}`)) return void duplicates++;
+        seen.add(`${i} ${text}`);
         delivered++;
-        latencies.push(now() - Number(new TextDecoder().decode(evt.detail.data)));
+        latencies.push(now() - Number(text));
       });
-    }
+    });
     await until(
       () =>
         nodes.every(
@@ -185,9 +200,69 @@ async function libp2pPubSub(n: number, messages: number): Promise<PubSubResult> 
     }
     const expected = messages * (n - 1);
     await until(() => delivered >= expected, 10_000);
-    return { latencies, expected, delivered };
+    return { latencies, expected, delivered, duplicates };
   } finally {
     await Promise.all(nodes.map((x) => x.stop() as Promise<void>));
+  }
+}
+
+/** js-libp2p's nearest equivalents: one-way latency on a long-lived stream, stream-per-request RTT. */
+export async function libp2pPointToPoint(rounds: number): Promise<{ ff: number[]; rtt: number[] }> {
+  const { createLibp2p } = await import('libp2p');
+  const { tcp } = await import('@libp2p/tcp');
+  const { noise } = await import('@chainsafe/libp2p-noise');
+  const { yamux } = await import('@chainsafe/libp2p-yamux');
+  const options = (listen: string[]) => ({
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+  });
+  const a = await createLibp2p(options(['/ip4/127.0.0.1/tcp/0']));
+  const b = await createLibp2p(options([]));
+  try {
+    let pending: ((t: number) => void) | undefined;
+    await a.handle('/bench/lat/1', (stream) => {
+      stream.addEventListener('message', (evt) =>
+        pending?.(now() - Number(new TextDecoder().decode(evt.data.subarray()))),
+      );
+    });
+    await a.handle(
+      '/bench/req/1',
+      (stream) => {
+        stream.addEventListener('message', (evt) => {
+          stream.send(evt.data);
+          void stream.close().catch(() => {});
+        });
+      },
+      { maxInboundStreams: 10_000 },
+    );
+    const ma = a.getMultiaddrs()[0]!;
+    const conn = await b.dial(ma);
+    const lat = await conn.newStream('/bench/lat/1');
+    const ff: number[] = [];
+    for (let i = 0; i < rounds + 50; i++) {
+      const got = new Promise<number>((r) => (pending = r));
+      lat.send(enc(String(now())));
+      const t = await got;
+      if (i >= 50) ff.push(t);
+    }
+    const rtt: number[] = [];
+    for (let i = 0; i < rounds + 50; i++) {
+      const s = performance.now();
+      const stream = await conn.newStream('/bench/req/1');
+      const back = new Promise<void>((resolve) =>
+        stream.addEventListener('message', () => resolve(), { once: true }),
+      );
+      stream.send(enc('x'));
+      await back;
+      await stream.close().catch(() => {});
+      if (i >= 50) rtt.push(performance.now() - s);
+    }
+    return { ff, rtt };
+  } finally {
+    await b.stop();
+    await a.stop();
   }
 }
 
@@ -199,11 +274,18 @@ const bench: Benchmark = {
     ctx.note(
       'detr nodes on @detr/transport TCP (Noise XX + mux); DHT records through the interim replicated store',
     );
-    const p2p = await detrPointToPoint(ctx.quick);
+    const rounds = ctx.quick ? 300 : 3000;
+    const p2p = await detrPointToPoint(rounds);
     ctx.figure('node.send.p50', pct(p2p.ff, 50) * 1000, 'us');
     ctx.figure('node.send.ack.p50', pct(p2p.ack, 50) * 1000, 'us');
     ctx.figure('node.request.rtt.p50', pct(p2p.rtt, 50) * 1000, 'us');
     ctx.figure('node.request.rtt.p99', pct(p2p.rtt, 99) * 1000, 'us');
+    const lp = await libp2pPointToPoint(rounds);
+    ctx.figure('libp2p.stream.oneway.p50', pct(lp.ff, 50) * 1000, 'us');
+    ctx.figure('libp2p.stream_per_request.rtt.p50', pct(lp.rtt, 50) * 1000, 'us');
+    ctx.figure('libp2p.stream_per_request.rtt.p99', pct(lp.rtt, 99) * 1000, 'us');
+    ctx.ratio('node.send.p50_vs_libp2p_oneway', pct(p2p.ff, 50), pct(lp.ff, 50));
+    ctx.ratio('node.request.rtt.p50_vs_libp2p', pct(p2p.rtt, 50), pct(lp.rtt, 50));
     const n = ctx.quick ? 12 : 50;
     const messages = ctx.quick ? 10 : 50;
     const d = await detrPubSub(n, messages);
@@ -214,6 +296,7 @@ const bench: Benchmark = {
       (100 * Math.min(d.delivered, d.expected)) / d.expected,
       '%',
     );
+    ctx.figure(`node.pubsub.n${n}.duplicates`, d.duplicates, 'msgs');
     const l = await libp2pPubSub(n, messages);
     ctx.figure(`libp2p.gossipsub.n${n}.p50`, pct(l.latencies, 50), 'ms');
     ctx.figure(`libp2p.gossipsub.n${n}.p99`, pct(l.latencies, 99), 'ms');
@@ -222,6 +305,7 @@ const bench: Benchmark = {
       (100 * Math.min(l.delivered, l.expected)) / l.expected,
       '%',
     );
+    ctx.figure(`libp2p.gossipsub.n${n}.duplicates`, l.duplicates, 'msgs');
     ctx.ratio(`node.pubsub.n${n}.p50_vs_gossipsub`, pct(d.latencies, 50), pct(l.latencies, 50));
     ctx.ratio(`node.pubsub.n${n}.p99_vs_gossipsub`, pct(d.latencies, 99), pct(l.latencies, 99));
   },
