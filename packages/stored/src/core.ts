@@ -6,54 +6,24 @@ import {
   systemClock,
   throwIfAborted,
   type AbortOptions,
-  type Clock,
-  type Timer,
 } from '@detr/interface';
 import { nsTable, type Backend, type BackendTxn } from './backend.js';
-import { LruCache, type CachedRecord } from './cache.js';
-import { StoreCorruptedError, StoreDecodeError } from './errors.js';
+import { checkedRecord, rethrowEngineError } from './checks.js';
+import type { Core, CoreOptions } from './core-types.js';
+import { LruCache } from './cache.js';
+import { StoreDecodeError } from './errors.js';
 import { inBounds, scanBounds, compareBytes, type Bounds } from './keys.js';
-import { decodeRecord, HEADER_BYTES, type RawRecord } from './record.js';
-import type { Codec, Entry, KeyLike, PutOptions, ScanOptions, Store, StoreStats } from './types.js';
+import { HEADER_BYTES, type RawRecord } from './record.js';
+import type { Codec, Entry, Store, StoreStats } from './types.js';
 import { createBatch, createNamespace } from './namespace.js';
 import { resolveOptions, type StoreComponents, type StoreInit } from './options.js';
-import { applyOps, clearNamespace, preparePut, sweepDue, type Op } from './txn.js';
+import { createSweeper } from './sweeper.js';
+import { applyOps, clearNamespace, preparePut, sweepDue } from './txn.js';
 
 export type { Op } from './txn.js';
+export type { Core, CoreOptions } from './core-types.js';
 export type { StoreComponents, StoreInit } from './options.js';
 export { STORE_DEFAULTS } from './options.js';
-
-/** What the namespace handles and batches need from the core. */
-export interface Core {
-  readonly clock: Clock;
-  readonly maxValueBytes: number;
-  checkNamespace(name: string): void;
-  isSecret(name: string): boolean;
-  /**
-   * The live record under `key`. Its `value` may be a view into a transient backend buffer:
-   * decode (copy) it before the next store call.
-   */
-  read(ns: string, key: Uint8Array): CachedRecord | undefined;
-  scan(ns: string, options: ScanOptions): Generator<[Uint8Array, RawRecord]>;
-  commit(ops: Op[], options?: AbortOptions): Promise<boolean[]>;
-  clear(ns: string, options?: AbortOptions): Promise<void>;
-  /** Encodes and validates a put (throws synchronously on bad input). */
-  preparePut<V>(ns: string, codec: Codec<V>, key: KeyLike, value: V, options?: PutOptions): Op;
-  decode<V>(ns: string, codec: Codec<V>, bytes: Uint8Array): V;
-  /** True if `handle` was created by this store. */
-  owns(handle: unknown): boolean;
-  registerHandle(handle: object): void;
-}
-
-export interface CoreOptions {
-  kind: 'lmdb' | 'memory';
-  /** Opens the backend (for lmdb: lock, checks, open). */
-  open(): Promise<Backend>;
-  /** Called after the backend closed (for lmdb: release the lock). */
-  afterClose?(): Promise<void> | void;
-  /** Path for error messages. */
-  path: string;
-}
 
 const latin1 = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
@@ -90,8 +60,6 @@ export function createStoreCore(
   let backend: Backend | undefined;
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
-  let sweepTimer: Timer | undefined;
-  let sweeping: Promise<unknown> | undefined;
   const inflight = new Set<Promise<unknown>>();
 
   const live = (): Backend => {
@@ -103,27 +71,9 @@ export function createStoreCore(
   const expired = (exp: number | undefined, now: number): boolean =>
     exp !== undefined && exp <= now;
 
-  const engineError = (err: unknown): never => {
-    if (err instanceof StoreCorruptedError) throw err;
-    const e = err as { code?: unknown; message?: unknown };
-    const msg = typeof e?.message === 'string' ? e.message : String(err);
-    if (/MDB_(CORRUPTED|PAGE_NOTFOUND|INVALID|BAD_TXN|PANIC)/.test(msg)) {
-      throw new StoreCorruptedError(options.path, 'engine', msg, { cause: err });
-    }
-    throw err;
-  };
-
-  const checkRecord = (ns: string, key: Uint8Array, stored: Uint8Array): RawRecord => {
-    const rec = decodeRecord(key, stored);
-    if (typeof rec === 'string') {
-      throw new StoreCorruptedError(
-        options.path,
-        'bad-record',
-        `${rec} (namespace "${ns}", key ${Buffer.from(key).toString('hex').slice(0, 64)})`,
-      );
-    }
-    return rec;
-  };
+  const engineError = (err: unknown): never => rethrowEngineError(options.path, err);
+  const checkRecord = (ns: string, key: Uint8Array, stored: Uint8Array): RawRecord =>
+    checkedRecord(options.path, ns, key, stored);
 
   function trackWrite<T>(p: Promise<T>): Promise<T> {
     inflight.add(p);
@@ -287,23 +237,15 @@ export function createStoreCore(
     return removed.length;
   }
 
-  const scheduleSweep = (): void => {
-    if (sweepIntervalMs === 0 || backend === undefined || stopping !== undefined) return;
-    sweepTimer = clock.setTimeout(() => {
-      sweepTimer = undefined;
-      sweeping = (async () => {
-        for (let round = 0; round < MAX_SWEEP_ROUNDS_PER_TICK; round++) {
-          if (backend === undefined || stopping !== undefined) return;
-          if ((await sweepExpired()) < sweepBatchSize) return;
-        }
-      })()
-        .catch((err: unknown) => log.error({ err }, 'expiry sweep failed'))
-        .finally(() => {
-          sweeping = undefined;
-          scheduleSweep();
-        });
-    }, sweepIntervalMs);
-  };
+  const sweeper = createSweeper({
+    clock,
+    log,
+    intervalMs: sweepIntervalMs,
+    batchSize: sweepBatchSize,
+    maxRounds: MAX_SWEEP_ROUNDS_PER_TICK,
+    active: () => backend !== undefined && stopping === undefined,
+    sweep: () => sweepExpired(),
+  });
 
   const store = {
     backend: options.kind,
@@ -330,7 +272,7 @@ export function createStoreCore(
       if (starting !== undefined) return starting;
       starting = (async () => {
         backend = await options.open();
-        scheduleSweep();
+        sweeper.schedule();
       })().finally(() => {
         starting = undefined;
       });
@@ -342,9 +284,7 @@ export function createStoreCore(
       if (backend === undefined) return;
       const b = backend;
       stopping = (async () => {
-        sweepTimer?.cancel();
-        sweepTimer = undefined;
-        await sweeping;
+        await sweeper.stop();
         await Promise.allSettled([...inflight]);
         cache.clear();
         try {
