@@ -132,10 +132,11 @@ const AUTH_TAG = { authTagLength: TAG_BYTES } as const;
 
 /** @internal node:crypto's ChaCha20-Poly1305 (also the sodium provider's large-message path). */
 export class NodeAead implements Aead {
-  private readonly key: Buffer;
+  // Its own memory, never a slice of Buffer's pool (a long-lived key would pin a whole slab).
+  private readonly key: Uint8Array;
 
   constructor(key: Uint8Array) {
-    this.key = Buffer.from(key);
+    this.key = Uint8Array.from(key);
   }
 
   seal(nonce: Uint8Array, ad: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[] {

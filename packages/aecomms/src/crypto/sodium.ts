@@ -75,21 +75,21 @@ export const SODIUM_AEAD_MAX_BYTES = 8 * 1024;
 
 class SodiumX25519 implements X25519KeyPair {
   readonly publicKey: Uint8Array;
-  private readonly secret: Buffer;
+  private readonly secret: Uint8Array;
 
   constructor(
     private readonly s: Sodium,
     privateKey: Uint8Array,
   ) {
-    this.secret = Buffer.from(privateKey);
-    const pub = Buffer.allocUnsafe(32);
+    this.secret = own(privateKey);
+    const pub = new Uint8Array(32);
     s.crypto_scalarmult_base(pub, this.secret);
     this.publicKey = pub;
   }
 
   dh(remotePublicKey: Uint8Array): Uint8Array {
     assertBytes(remotePublicKey, 32, 'an X25519 public key');
-    const out = Buffer.allocUnsafe(32);
+    const out = new Uint8Array(32);
     try {
       // libsodium refuses a low-order point and an all-zero result itself.
       this.s.crypto_scalarmult(out, this.secret, remotePublicKey);
@@ -103,7 +103,7 @@ class SodiumX25519 implements X25519KeyPair {
 
 class SodiumEd25519 implements Ed25519KeyPair {
   readonly publicKey: Uint8Array;
-  private readonly secret = Buffer.allocUnsafe(64);
+  private readonly secret = new Uint8Array(64);
   private readonly seed: Uint8Array;
 
   constructor(
@@ -111,13 +111,13 @@ class SodiumEd25519 implements Ed25519KeyPair {
     seed: Uint8Array,
   ) {
     this.seed = Uint8Array.from(seed);
-    const pub = Buffer.allocUnsafe(32);
+    const pub = new Uint8Array(32);
     s.crypto_sign_seed_keypair(pub, this.secret, this.seed);
     this.publicKey = pub;
   }
 
   sign(message: Uint8Array): Uint8Array {
-    const sig = Buffer.allocUnsafe(64);
+    const sig = new Uint8Array(64);
     this.s.crypto_sign_detached(sig, message, this.secret);
     return sig;
   }
@@ -152,6 +152,14 @@ class SodiumEd25519Public implements Ed25519PublicKey {
   }
 }
 
+/**
+ * A copy in its own memory. Keys and other long-lived values are never slices of Buffer's shared
+ * 8 KiB pool: one 32-byte key would keep a whole slab alive for the connection's lifetime.
+ */
+function own(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.from(bytes);
+}
+
 function totalLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
@@ -160,14 +168,14 @@ function totalLength(parts: readonly Uint8Array[]): number {
 
 class SodiumAead implements Aead {
   readonly sealIntoMaxBytes = SODIUM_AEAD_MAX_BYTES;
-  private readonly key: Buffer;
+  private readonly key: Uint8Array;
   private large: NodeAead | undefined;
 
   constructor(
     private readonly s: Sodium,
     key: Uint8Array,
   ) {
-    this.key = Buffer.from(key);
+    this.key = own(key);
   }
 
   /** node:crypto for long messages, created on first use. */
@@ -228,7 +236,9 @@ class SodiumAead implements Aead {
     if (tag.length !== TAG_BYTES) return null;
     const n = totalLength(pieces);
     if (n > SODIUM_AEAD_MAX_BYTES) return this.node.open(nonce, ad, pieces, tag);
-    const out = Buffer.allocUnsafe(n);
+    // Its own memory (never a slice of Buffer's shared pool): a caller may keep a plaintext, or a
+    // view into it, for long (a handshake payload's keys), which must not pin a pool slab.
+    const out = Buffer.allocUnsafeSlow(n);
     let ct: Uint8Array;
     if (pieces.length === 1) {
       ct = pieces[0] as Uint8Array;
@@ -263,9 +273,9 @@ const BLOCK = 64;
 
 function makeProvider(s: Sodium): CryptoProvider {
   const stateBytes = s.crypto_hash_sha256_STATEBYTES;
-  const state = Buffer.alloc(stateBytes);
+  const state = new Uint8Array(stateBytes);
   const sha256Parts = (parts: readonly Uint8Array[]): Uint8Array => {
-    const out = Buffer.allocUnsafe(32);
+    const out = new Uint8Array(32);
     if (parts.length === 1) {
       s.crypto_hash_sha256(out, parts[0] as Uint8Array);
       return out;
@@ -278,7 +288,7 @@ function makeProvider(s: Sodium): CryptoProvider {
     s.crypto_hash_sha256_final(state, out);
     return out;
   };
-  const pads = Buffer.allocUnsafe(2 * BLOCK);
+  const pads = new Uint8Array(2 * BLOCK);
   return {
     name: 'sodium',
     randomBytes: (length) => randomBytes(length),
@@ -290,7 +300,7 @@ function makeProvider(s: Sodium): CryptoProvider {
     x25519(scalar, u) {
       assertBytes(scalar, 32, 'an X25519 scalar');
       assertBytes(u, 32, 'an X25519 u-coordinate');
-      const out = Buffer.allocUnsafe(32);
+      const out = new Uint8Array(32);
       try {
         s.crypto_scalarmult(out, scalar, u);
       } catch (err) {
@@ -322,14 +332,14 @@ function makeProvider(s: Sodium): CryptoProvider {
         ipad[i] = (ipad[i] as number) ^ (k[i] as number);
         opad[i] = (opad[i] as number) ^ (k[i] as number);
       }
-      const inner = Buffer.allocUnsafe(32);
+      const inner = new Uint8Array(32);
       s.crypto_hash_sha256_init(state);
       s.crypto_hash_sha256_update(state, ipad);
       for (let i = 0; i < parts.length; i++) {
         s.crypto_hash_sha256_update(state, parts[i] as Uint8Array);
       }
       s.crypto_hash_sha256_final(state, inner);
-      const out = Buffer.allocUnsafe(32);
+      const out = new Uint8Array(32);
       s.crypto_hash_sha256_init(state);
       s.crypto_hash_sha256_update(state, opad);
       s.crypto_hash_sha256_update(state, inner);

@@ -256,10 +256,11 @@ class Verifier implements TokenVerifier {
     if (now - this.skewMs >= body.expiresAtMs) throw new TokenError('token-expired');
     const tokenIdHex = toHex(body.tokenId);
     if (this.revoked.has(tokenIdHex)) throw new TokenError('token-revoked');
+    // Copies: the decoded fields are views of the handshake payload, kept with the connection.
     return Object.freeze({
-      tokenId: body.tokenId,
+      tokenId: Uint8Array.from(body.tokenId),
       tokenIdHex,
-      networkId: body.networkId,
+      networkId: Uint8Array.from(body.networkId),
       peer: peerIdFromBytes(body.peer),
       notBeforeMs: body.notBeforeMs,
       expiresAtMs: body.expiresAtMs,

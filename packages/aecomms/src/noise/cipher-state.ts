@@ -21,13 +21,20 @@ const MAX_NONCE = (() => {
   return n;
 })();
 
+const SHARED_NONCE = new Uint8Array(12);
+const SHARED_NONCE_VIEW = new DataView(SHARED_NONCE.buffer);
+
 /** A Noise CipherState. */
 export class CipherState {
   private aead: Aead | undefined;
   private lo = 0;
   private hi = 0;
-  private readonly nonce = new Uint8Array(12);
-  private readonly nonceView = new DataView(this.nonce.buffer);
+  /**
+   * The nonce of the current operation. One buffer for every CipherState of the process: each
+   * AEAD call reads it synchronously and keeps no reference, so no connection needs its own.
+   */
+  private readonly nonce = SHARED_NONCE;
+  private readonly nonceView = SHARED_NONCE_VIEW;
 
   constructor(private readonly provider: CryptoProvider) {}
 

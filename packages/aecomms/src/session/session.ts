@@ -128,7 +128,8 @@ class Session implements SecureSession {
   private ctNeeded = 0;
   private readonly ctPieces: Uint8Array[] = [];
   private tagFill = 0;
-  private readonly tag = new Uint8Array(TAG_BYTES);
+  /** A tag split across chunks is gathered here (allocated the first time that happens). */
+  private tag: Uint8Array | undefined;
 
   constructor(init: SecureSessionInit) {
     this.send = init.send;
@@ -255,12 +256,13 @@ class Session implements SecureSession {
         if (this.ctNeeded > 0) return;
       }
       const takeTag = Math.min(TAG_BYTES - this.tagFill, len - o);
-      this.tag.set(chunk.subarray(o, o + takeTag), this.tagFill);
+      const tag = (this.tag ??= new Uint8Array(TAG_BYTES));
+      tag.set(chunk.subarray(o, o + takeTag), this.tagFill);
       this.tagFill += takeTag;
       o += takeTag;
       if (this.tagFill < TAG_BYTES) return;
       const pieces = this.ctPieces.splice(0, this.ctPieces.length);
-      this.deliver(undefined, pieces, this.tag, onMessage);
+      this.deliver(undefined, pieces, tag, onMessage);
     }
   }
 

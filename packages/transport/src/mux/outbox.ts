@@ -94,11 +94,14 @@ export class Outbox {
     this.outBytes += f.len;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flush);
+      queueMicrotask(this.flushTask);
     }
   }
 
-  readonly flush = (): void => {
+  /** {@link flush} as a function for queueMicrotask, made once (not a closure per outbox tick). */
+  private readonly flushTask: () => void = this.flush.bind(this);
+
+  flush(): void {
     this.scheduled = false;
     if (this.blocked || this.closed) return;
     if (this.out.length === 0) {
@@ -133,7 +136,7 @@ export class Outbox {
       return;
     }
     this.releaseWriters();
-  };
+  }
 
   /** Lets waiting writers go on (nothing is queued and the pipe takes more). */
   private releaseWriters(): void {

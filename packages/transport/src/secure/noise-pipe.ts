@@ -18,6 +18,8 @@ let scratch: Uint8Array = new Uint8Array(64 * 1024);
 /** A sealed message up to this size is written as one buffer (a copy) rather than its pieces. */
 const CONCAT_BELOW_BYTES = 16 * 1024;
 
+const ignore = (): void => {};
+
 function sealedBytes(pieces: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of pieces) n += p.length;
@@ -35,6 +37,7 @@ export interface NoisePipeOptions {
 class NoisePipe implements MessagePipe {
   readonly maxMessageBytes: number;
   private handlers: PipeHandlers | undefined;
+  private onMessage: (plaintext: Uint8Array) => void = ignore;
   private done = false;
   private endTimer: Timer | undefined;
 
@@ -49,15 +52,9 @@ class NoisePipe implements MessagePipe {
   start(handlers: PipeHandlers): void {
     this.handlers = handlers;
     const socket = this.socket;
-    const onMessage = (m: Uint8Array): void => handlers.onMessage(m);
-    const receive = (chunk: Uint8Array): void => {
-      if (this.done) return;
-      try {
-        this.session.open(chunk, onMessage);
-      } catch (err) {
-        this.failed(err);
-      }
-    };
+    // Bound once per pipe (no closures kept per connection beyond these).
+    this.onMessage = handlers.onMessage.bind(handlers);
+    const receive = this.receive.bind(this);
     socket.on('data', receive);
     socket.on('drain', () => handlers.onDrain());
     socket.on('end', () => {
@@ -81,6 +78,15 @@ class NoisePipe implements MessagePipe {
     this.options.leftover = undefined;
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
     socket.resume();
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (this.done) return;
+    try {
+      this.session.open(chunk, this.onMessage);
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   write(messages: readonly (readonly Uint8Array[])[]): boolean {
