@@ -239,6 +239,10 @@ describe('detr CLI with separate daemon processes', () => {
       'detr_queue_depth',
       'detr_dht_lookups_total',
       'detr_handshake_failures_total',
+      'detr_connections_by_transport',
+      'detr_dht_routing_table_peers',
+      'detr_relay_total',
+      'detr_offline_total',
       'detr_relay_total',
     ]) {
       expect(metrics.body).toContain(m);
@@ -286,9 +290,9 @@ describe('detr CLI with separate daemon processes', () => {
     );
     const again = await detr(['connect', controlInfo(dir('a')).addresses[0]!, '--dir', dir('r')]);
     expect(again.code).toBe(1);
-    // (handshake failures are not counted with @detr/transport's TCP transport: it does not
-    // report them to the PeerReporter; the refusal itself is what this test checks)
-    void before;
+    // a's token verifier refused r's revoked token: a counts a handshake failure.
+    const after = await detrJson<{ handshakeFailures: number }>(['status', '--dir', dir('a')]);
+    expect(after.handshakeFailures).toBeGreaterThan(before.handshakeFailures);
   }, 90_000);
 
   it('acknowledged delivery survives a killed and restarted receiver', async () => {

@@ -44,6 +44,16 @@ export function createMetrics(node: DetrNode): Registry {
     },
     'direction',
   );
+  gauge(
+    'detr_connections_by_transport',
+    'Open connections, by transport (tcp, quic, webrtc, relay).',
+    () => {
+      const out: Record<string, number> = { tcp: 0, quic: 0, webrtc: 0, relay: 0 };
+      for (const c of conns()) out[c.transport] = (out[c.transport] ?? 0) + 1;
+      return out;
+    },
+    'transport',
+  );
   gauge('detr_streams', 'Open streams over all connections.', () =>
     conns().reduce((n, c) => n + c.streams().length, 0),
   );
@@ -99,20 +109,78 @@ export function createMetrics(node: DetrNode): Registry {
     },
     'event',
   );
-  gauge('detr_dht_lookups_total', 'DHT lookups (get, findPeer).', () => node.status().dhtLookups);
+  gauge(
+    'detr_dht_lookups_total',
+    'DHT lookups (node lookups, gets, findPeer, puts, refreshes) by @detr/dht.',
+    () => node.status().dht.lookups,
+  );
+  gauge(
+    'detr_dht_total',
+    'DHT traffic and records, by event.',
+    () => {
+      const d = node.status().dht;
+      return {
+        requests_sent: d.requestsSent,
+        requests_failed: d.requestsFailed,
+        timeouts: d.timeouts,
+        requests_received: d.requestsReceived,
+        invalid_messages: d.invalidMessages,
+        records_stored: d.recordsStored,
+        records_refused: d.recordsRefused,
+      };
+    },
+    'event',
+  );
+  gauge(
+    'detr_dht_routing_table_peers',
+    'Peers in the DHT routing table.',
+    () => node.status().dht.peers,
+  );
+  gauge(
+    'detr_dht_records',
+    'Records this node holds for the network.',
+    () => node.status().dht.records,
+  );
   gauge(
     'detr_handshake_failures_total',
-    'Inbound handshakes refused (signature or token).',
+    'Handshakes refused: remote tokens that failed verification (TCP, QUIC, WebRTC), failed QUIC hellos, our own refused dials.',
     () => node.status().handshakeFailures,
   );
   gauge(
     'detr_relay_total',
-    'Requests forwarded through relays, by role.',
+    'Relay use, by role: service requests forwarded (detr.forward), circuits through our relay service, bytes relayed.',
     () => {
-      const s = node.status().services;
-      return { relayed_for_others: s.relayed, sent_via_relay: s.forwarded };
+      const s = node.status();
+      return {
+        requests_relayed_for_others: s.services.relayed,
+        requests_sent_via_relay: s.services.forwarded,
+        circuits_opened: s.relay.circuitsOpened,
+        circuits_open: s.relay.circuitsOpen,
+        reservations: s.relay.reservations,
+        relayed_connections: conns().filter((c) => c.transport === 'relay').length,
+      };
     },
     'role',
+  );
+  gauge(
+    'detr_relay_bytes_total',
+    'Bytes relayed by our relay service.',
+    () => node.status().relay.bytesRelayed,
+  );
+  gauge(
+    'detr_offline_total',
+    'Offline delivery, by event.',
+    () => {
+      const o = node.status().offline;
+      return {
+        stored: o.stored,
+        fetched: o.fetched,
+        deleted: o.deleted,
+        duplicates: o.duplicates,
+        mailbox_full: o.mailboxFull,
+      };
+    },
+    'event',
   );
   gauge(
     'detr_requests_total',
