@@ -216,11 +216,17 @@ export function renderConfig(overrides: ConfigInput = {}): string {
 
 /** Markdown table of every option (for the README). */
 export function configTable(): string {
-  const rows = ['| option | default | meaning |', '|---|---|---|'];
+  const rows = ['| key | type | default | meaning |', '|---|---|---|---|'];
   for (const section of SECTIONS) {
     for (const spec of SCHEMA[section]) {
       const d = spec.default === undefined ? '—' : tomlValue(spec.default);
-      rows.push(`| \`${section}.${spec.key}\` | \`${d}\` | ${spec.doc} |`);
+      const range =
+        spec.kind === 'enum'
+          ? ` (${(spec.values ?? []).join(' \\| ')})`
+          : spec.min !== undefined
+            ? ` ${spec.min}–${spec.max ?? '∞'}`
+            : '';
+      rows.push(`| \`${section}.${spec.key}\` | ${spec.kind}${range} | \`${d}\` | ${spec.doc} |`);
     }
   }
   return rows.join('\n');
