@@ -18,9 +18,13 @@ export interface UpgradeOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** A short random connection id. */
+/** Random per process, so ids of different processes do not collide in shared logs. */
+const ID_PREFIX = randomBytes(4).toString('hex');
+let idCounter = 0;
+
+/** A short connection id, unique in the process (not a secret). */
 export function connectionId(transport: string): string {
-  return `${transport}-${randomBytes(6).toString('hex')}`;
+  return `${transport}-${ID_PREFIX}${(++idCounter).toString(36)}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 // The sodium provider: libsodium through `sodium-native` (the library @hyperswarm/secret-stream
 // uses) for ChaCha20-Poly1305 up to 8 KiB, X25519, Ed25519 and SHA-256; HMAC-SHA-256 is RFC 2104
-// over libsodium's SHA-256; ChaCha20-Poly1305 of longer messages, scrypt and the CSPRNG come from
-// node:crypto (OpenSSL is faster per byte on long messages; the outputs are identical).
+// over libsodium's SHA-256; ChaCha20-Poly1305 of longer messages and scrypt come from
+// node:crypto (OpenSSL is faster per byte on long messages; the outputs are identical). The
+// CSPRNG is libsodium's randombytes_buf (the OS generator).
 //
 // Why: a libsodium call is a plain function call on buffers. node:crypto needs a cipher object per
 // ChaCha20-Poly1305 message (~9 µs for a small seal+open, and garbage for the GC), a KeyObject
@@ -62,6 +63,7 @@ interface Sodium {
   crypto_hash_sha256_update(state: Uint8Array, input: Uint8Array): void;
   crypto_hash_sha256_final(state: Uint8Array, out: Uint8Array): void;
   crypto_hash_sha256_STATEBYTES: number;
+  randombytes_buf(out: Uint8Array): void;
 }
 
 const TAG_BYTES = 16;
@@ -270,17 +272,46 @@ class SodiumAead implements Aead {
 }
 
 const BLOCK = 64;
+/** Hash inputs up to this size are gathered into one buffer and hashed in one call. */
+const GATHER_MAX_BYTES = 16 * 1024;
 
 function makeProvider(s: Sodium): CryptoProvider {
   const stateBytes = s.crypto_hash_sha256_STATEBYTES;
   const state = new Uint8Array(stateBytes);
+  // Inputs of short hashes are gathered here and hashed in one call (the Noise handshake hashes
+  // many short concatenations: each native call has a fixed cost). One buffer for the process:
+  // every call runs to completion synchronously.
+  let scratch = new Uint8Array(1024);
+  const gather = (first: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array => {
+    let n = first?.length ?? 0;
+    for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
+    if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+    let o = 0;
+    if (first !== undefined) {
+      scratch.set(first, 0);
+      o = first.length;
+    }
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as Uint8Array;
+      scratch.set(p, o);
+      o += p.length;
+    }
+    return scratch.subarray(0, n);
+  };
   const sha256Parts = (parts: readonly Uint8Array[]): Uint8Array => {
     const out = new Uint8Array(32);
     if (parts.length === 1) {
       s.crypto_hash_sha256(out, parts[0] as Uint8Array);
       return out;
     }
-    // One state for the process: every call runs to completion synchronously.
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
+    if (n <= GATHER_MAX_BYTES) {
+      const input = gather(undefined, parts);
+      s.crypto_hash_sha256(out, input);
+      input.fill(0); // HKDF hashes secrets (DH results) through here
+      return out;
+    }
     s.crypto_hash_sha256_init(state);
     for (let i = 0; i < parts.length; i++) {
       s.crypto_hash_sha256_update(state, parts[i] as Uint8Array);
@@ -291,8 +322,16 @@ function makeProvider(s: Sodium): CryptoProvider {
   const pads = new Uint8Array(2 * BLOCK);
   return {
     name: 'sodium',
-    randomBytes: (length) => randomBytes(length),
-    generateX25519: () => new SodiumX25519(s, randomBytes(32)),
+    randomBytes(length) {
+      const out = new Uint8Array(length);
+      s.randombytes_buf(out);
+      return out;
+    },
+    generateX25519() {
+      const secret = new Uint8Array(32);
+      s.randombytes_buf(secret);
+      return new SodiumX25519(s, secret);
+    },
     x25519FromPrivateKey(privateKey) {
       assertBytes(privateKey, 32, 'an X25519 private key');
       return new SodiumX25519(s, privateKey);
@@ -309,7 +348,7 @@ function makeProvider(s: Sodium): CryptoProvider {
       }
       return out;
     },
-    generateEd25519: () => new SodiumEd25519(s, randomBytes(32)),
+    generateEd25519: () => new SodiumEd25519(s, randomBytes(32)), // node's: rare, and a seed to keep
     ed25519FromSeed(seed) {
       assertBytes(seed, 32, 'an Ed25519 seed');
       return new SodiumEd25519(s, seed);
@@ -332,18 +371,11 @@ function makeProvider(s: Sodium): CryptoProvider {
         ipad[i] = (ipad[i] as number) ^ (k[i] as number);
         opad[i] = (opad[i] as number) ^ (k[i] as number);
       }
-      const inner = new Uint8Array(32);
-      s.crypto_hash_sha256_init(state);
-      s.crypto_hash_sha256_update(state, ipad);
-      for (let i = 0; i < parts.length; i++) {
-        s.crypto_hash_sha256_update(state, parts[i] as Uint8Array);
-      }
-      s.crypto_hash_sha256_final(state, inner);
+      const inner = sha256Parts([ipad, ...parts]);
       const out = new Uint8Array(32);
-      s.crypto_hash_sha256_init(state);
-      s.crypto_hash_sha256_update(state, opad);
-      s.crypto_hash_sha256_update(state, inner);
-      s.crypto_hash_sha256_final(state, out);
+      const outer = gather(opad, [inner]);
+      s.crypto_hash_sha256(out, outer);
+      outer.fill(0);
       pads.fill(0);
       return out;
     },

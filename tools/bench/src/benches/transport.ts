@@ -25,6 +25,13 @@ import {
 } from '../lib/transport-common.js';
 import { measureRawTcp } from './tcp.js';
 
+// tsx (which runs the benchmarks from sources) turns on source-mapped stack traces; production
+// builds of detr do not run with them. Node's stream destroy() formats the stack of every error
+// it is given, and with source maps each costs tens of µs of map lookups: an abrupt close (a
+// stream reset, a connection aborted under an open stream) would then be measured at dev-mode
+// cost. The anchors are plain JavaScript and unaffected.
+process.setSourceMapsEnabled(false);
+
 /** Everything but memory, measured in this process. */
 export interface SpeedFigures {
   bulk: number;
