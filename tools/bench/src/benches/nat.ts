@@ -437,15 +437,17 @@ const bench: Benchmark = {
       // Connect + handshake + first stream round trip, a fresh pair of transports each time.
       const connects: number[] = [];
       let connectFailures = 0;
+      const connectErrors: string[] = [];
       for (let i = 0; i < (ctx.quick ? 3 : 10); i++) {
         const t0 = process.hrtime.bigint();
         let p: DetrPair;
         try {
           p = await detrPair();
-        } catch {
+        } catch (err) {
           // Seen now and then in this long-lived, loaded process: a DTLS handshake failing with
           // "certificate verify failed" inside node-datachannel (and the dial's retry with it).
           connectFailures++;
+          connectErrors.push((err as Error).message.slice(0, 120));
           continue;
         }
         p.handle('/bench/echo/1', (s) => void s.pipe(s));
@@ -481,6 +483,7 @@ const bench: Benchmark = {
         `raw ${v.raw.map((x) => x.toFixed(1)).join(' ')} | detr ${v.detr.map((x) => x.toFixed(1)).join(' ')}`;
       ctx.note(`bulk rounds MB/s ${rows(bulk)}`);
       ctx.note(`rtt p50 rounds us ${rows(p50)}`);
+      if (connectErrors.length > 0) ctx.note(`connect failures: ${connectErrors.join(' | ')}`);
     } finally {
       for (const s of sides) await s.close().catch(() => {});
       releaseWebRTC();
