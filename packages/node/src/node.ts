@@ -1,39 +1,35 @@
 // createNode: every package composed into one node (node-build.ts), started and stopped as one.
 import { EventEmitter } from 'node:events';
 import {
-  AbortError,
   noopLogger,
-  parseAddress,
   systemClock,
   withPeer,
   type AbortOptions,
   type Address,
   type Clock,
-  type Connection,
   type Logger,
   type PeerId,
   type PeerReporter,
 } from '@detr/interface';
-import { createIdentity, peerIdFromString, type Identity } from '@detr/aecomms';
+import { createIdentity, type Identity } from '@detr/aecomms';
 import { createMemoryStore, type Store } from '@detr/stored';
 import type { Dpeers } from '@detr/dpeers';
 import type { Scheduler } from '@detr/fluent';
 import type { ConnectionManager } from '@detr/transport';
-import { HandshakeError } from '@detr/aecomms';
 import { opt, resolveConfig, type NodeConfig } from './config/config.js';
 import type { MessageHandler, SendOptions, SendResult } from './messaging.js';
 import type { RequestOptions, ServiceHandler } from './services.js';
 import type { PubSub, TopicHandler, TopicValidator } from './gossip/pubsub.js';
 import { buildParts, type Parts } from './node-build.js';
 import { createDiscovery, type Discovery } from './node-discovery.js';
+import { connectTo, findPeerAddresses, locate, resolvingDialer } from './node-connect.js';
 import {
   createRevocationState,
   REVOCATION_TOPIC,
   type RevocationState,
 } from './node-revocations.js';
-import type { ConnectionManager as PortManager } from './ports.js';
 import { issueToken, revokeTokens, type Network, type Revocations } from './networks.js';
-import { InvalidTokenError, PeerUnreachableError } from './errors.js';
+import { InvalidTokenError } from './errors.js';
 import type { DetrNode, NodeComponents, NodeEvents, NodeInit, NodeStatus } from './node-types.js';
 
 export { REVOCATION_TOPIC } from './node-revocations.js';
@@ -97,7 +93,11 @@ class Node implements DetrNode {
         store: this.store,
         clock: this.clock,
         logger: this.log,
-        routed: (cm) => this.resolvingDialer(cm),
+        routed: (cm) =>
+          resolvingDialer(cm, {
+            running: () => this.running,
+            locate: (peer, o) => locate(this.parts.dht, cm, peer, o),
+          }),
         reporter: counted,
         onTokenRefused: () => this.handshakeFailures++,
         deliverOffline: (m) => this.parts.messaging.deliver(m),
@@ -149,42 +149,6 @@ class Node implements DetrNode {
 
   get nat(): DetrNode['nat'] {
     return this.parts.stack.nat;
-  }
-
-  /** Dials by PeerId that fail for want of an address resolve through the DHT's presence. */
-  private resolvingDialer(cm: ConnectionManager): PortManager {
-    const dial = async (target: PeerId | Address, options?: AbortOptions): Promise<Connection> => {
-      try {
-        return await cm.dial(target, options);
-      } catch (err) {
-        if ('transport' in target || err instanceof AbortError || !this.running) throw err;
-        if (!(await this.locate(target, options))) throw err;
-        return cm.dial(target, options);
-      }
-    };
-    return {
-      start: () => cm.start(),
-      stop: () => cm.stop(),
-      addresses: () => cm.addresses(),
-      dial,
-      connections: (peer) => cm.connections(peer),
-      handle: (p, h) => cm.handle(p, h),
-      unhandle: (p) => cm.unhandle(p),
-      addAddress: (peer, a) => cm.addAddress(peer, a),
-      on: (event, fn) => cm.on(event, fn),
-    };
-  }
-
-  /** Adds the addresses of `peer`'s presence to the manager; false when it has none. */
-  private async locate(peer: PeerId, options?: AbortOptions): Promise<boolean> {
-    const found = await this.parts.dht.findPeer(peer, options).catch(() => undefined);
-    if (found === undefined) return false;
-    // Listen addresses first, its WebRTC address (signaling) and circuits after them.
-    const all = [...found.addresses, ...found.relayAddresses].sort(
-      (x, y) => Number(x.transport === 'webrtc') - Number(y.transport === 'webrtc'),
-    );
-    for (const a of all) this.connections.addAddress(peer, a);
-    return all.length > 0;
   }
 
   get network(): Network | undefined {
@@ -294,47 +258,27 @@ class Node implements DetrNode {
   }
 
   async connect(target: PeerId | Address | string, options: AbortOptions = {}): Promise<PeerId> {
-    let t: PeerId | Address;
-    if (typeof target === 'string')
-      t = target.startsWith('/') ? parseAddress(target) : peerIdFromString(target);
-    else t = target;
-    if (!('transport' in t) && this.connections.connections(t).length === 0) {
-      await this.locate(t, options); // a PeerId: find where it is first
-    }
-    let conn: Connection;
-    try {
-      conn = await this.connections.dial(t, options);
-    } catch (err) {
-      if (err instanceof HandshakeError) this.handshakeFailures++;
-      if (err instanceof AbortError || err instanceof PeerUnreachableError) throw err;
-      throw new PeerUnreachableError(t.toString(), { cause: err });
-    }
-    if ('transport' in t && t.peer === undefined) {
-      this.events.emit('peer:discovered', {
-        peer: conn.remotePeer,
-        addresses: [t.toString()],
-        source: 'manual',
-      });
-    }
-    this.dpeers.addAddresses(conn.remotePeer, [conn.remoteAddress], 'manual');
-    return conn.remotePeer;
+    return connectTo(
+      {
+        dht: this.parts.dht,
+        connections: this.connections,
+        dpeers: this.dpeers,
+        emit: (e, p) => this.events.emit(e, p),
+        onHandshakeFailure: () => this.handshakeFailures++,
+      },
+      target,
+      options,
+    );
   }
 
   announce(): Promise<void> {
     return this.discovery.announce();
   }
 
-  async findPeer(peer: PeerId, options?: AbortOptions): Promise<string[] | undefined> {
-    const found = await this.parts.dht.findPeer(peer, options);
-    if (found === undefined) return undefined;
-    const text = peer.toString();
-    const all = [...found.addresses, ...found.relayAddresses].map((a) =>
-      a.peer === undefined && a.relay === undefined ? withPeer(a, text) : a,
+  findPeer(peer: PeerId, options?: AbortOptions): Promise<string[] | undefined> {
+    return findPeerAddresses(this.parts.dht, this.connections, peer, options, (e, p) =>
+      this.events.emit(e, p),
     );
-    for (const a of all) this.connections.addAddress(peer, a);
-    if (all.length > 0)
-      this.events.emit('peer:discovered', { peer, addresses: all.map(String), source: 'dht' });
-    return all.map(String);
   }
 
   async fetchOffline(options?: AbortOptions): Promise<number> {

@@ -245,7 +245,14 @@ export function createOffline(
           const out: OpenedOffline[] = [];
           const got = await Promise.all(
             Array.from({ length: MAILBOX_SLOTS }, (_, slot) =>
-              readSlot(slot, options).catch(() => undefined),
+              // A signal of its own per lookup: the DHT listens on the one it is given, and eight
+              // lookups on one shared signal trip Node's listener-leak warning.
+              readSlot(slot, {
+                signal:
+                  options.signal !== undefined
+                    ? AbortSignal.any([options.signal])
+                    : AbortSignal.timeout(120_000),
+              }).catch(() => undefined),
             ),
           );
           for (const m of got) if (m !== undefined) out.push(m);
