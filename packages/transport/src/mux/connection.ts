@@ -103,6 +103,8 @@ export class MuxConnection implements Connection, StreamOwner {
   /** Resolves on the first frame from the remote: it accepted the connection. */
   /** A frame arrived from the remote (it accepted the connection). */
   private heard = false;
+  /** A dialer's first ping, until it heard from the listener. */
+  private firstPing: Timer | undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> | undefined;
 
   constructor(components: MuxComponents, info: MuxConnectionInfo, settings: MuxSettings) {
@@ -147,8 +149,23 @@ export class MuxConnection implements Connection, StreamOwner {
   /** Starts reading, keepalive and the idle timer. */
   start(): void {
     this.c.pipe.start(new PipeEvents(this, this.inbound, this.outbox));
-    this.keepalive.start();
+    // The listener pings at once: its first frame tells the dialer it was accepted. The dialer
+    // pings once it heard from the listener, in one write with its answer and its first stream
+    // (or after a keepalive interval if it hears nothing).
+    if (this.direction === 'inbound' || this.heard) this.keepalive.start();
+    else {
+      this.firstPing = this.c.clock.setTimeout(
+        () => this.startKeepalive(),
+        Math.max(1, this.settings.keepaliveIntervalMs || this.settings.keepaliveTimeoutMs),
+      );
+    }
     this.armIdle();
+  }
+
+  private startKeepalive(): void {
+    this.firstPing?.cancel();
+    this.firstPing = undefined;
+    if (this.status !== 'closed') this.keepalive.start();
   }
 
   /**
@@ -293,6 +310,12 @@ export class MuxConnection implements Connection, StreamOwner {
     this.outbox.counters.framesReceived++;
     if (!this.heard) {
       this.heard = true;
+      if (this.firstPing !== undefined) {
+        // A dialer hearing the listener first: what it queues now (the pong, its first ping)
+        // waits for what the woken dial() caller queues (a stream open, data).
+        this.outbox.deferNextFlush();
+        this.startKeepalive();
+      }
       const waiters = this.readyWaiters;
       this.readyWaiters = undefined;
       for (const w of waiters ?? []) w.resolve();
@@ -531,6 +554,8 @@ export class MuxConnection implements Connection, StreamOwner {
     this.idleTimer?.cancel();
     this.idleTimer = undefined;
     this.keepalive.stop();
+    this.firstPing?.cancel();
+    this.firstPing = undefined;
     const streamErr = err ?? new ClosedError('The connection closed');
     for (const s of [...this.open.values()]) {
       s.resetByRemote = true;

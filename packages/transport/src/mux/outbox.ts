@@ -32,6 +32,8 @@ export class Outbox {
   private outBytes = 0;
   private controlBytes = 0;
   private scheduled = false;
+  /** The next flush waits for setImmediate instead of a microtask (see {@link deferNextFlush}). */
+  private deferOnce = false;
   private blocked = false;
   private closed = false;
   private writers: Array<(err?: Error | null) => void> = [];
@@ -72,6 +74,15 @@ export class Outbox {
     else this.writers.push(cb);
   }
 
+  /**
+   * Lets the next flush wait until this turn of the event loop is over, so frames queued by the
+   * promise continuations it wakes (a dialer's first stream, right after the listener accepted)
+   * leave in the same write as the frames queued now (the answer to the listener's first ping).
+   */
+  deferNextFlush(): void {
+    if (!this.scheduled) this.deferOnce = true;
+  }
+
   /** The pipe drained. */
   drained(): void {
     this.blocked = false;
@@ -94,7 +105,12 @@ export class Outbox {
     this.outBytes += f.len;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      if (this.deferOnce) {
+        this.deferOnce = false;
+        setImmediate(this.flushTask);
+      } else {
+        queueMicrotask(this.flushTask);
+      }
     }
   }
 

@@ -15,6 +15,19 @@ const closeOf = (c: { onClose(l: (e?: Error) => void): void }): Promise<Error | 
   new Promise((resolve) => c.onClose(resolve));
 
 describe('mux lifecycle', () => {
+  it('a dialer sends nothing until the listener accepted, then answers in one write with its first stream', async () => {
+    pair = muxPair({ listenerRegistry: registry({ '/sink/1': (s) => void s.resume() }) });
+    await pair.dialer.ready();
+    const s = await pair.dialer.newStream('/sink/1');
+    s.write('first bytes');
+    await tick(20);
+    // One write: the pong to the listener's first ping, its own first ping, the open, the data.
+    expect(pair.dialer.counters.pipeWrites).toBe(1);
+    expect(pair.dialer.counters.framesSent).toBe(4);
+    for (let i = 0; i < 100 && pair.dialer.stats().rttMs === undefined; i++) await tick(5);
+    expect(pair.dialer.stats().rttMs).toBeGreaterThan(0);
+  });
+
   it('measures the round trip with keepalive pings', async () => {
     pair = muxPair({ dialer: { keepaliveIntervalMs: 20 }, listener: { keepaliveIntervalMs: 20 } });
     for (let i = 0; i < 100 && pair.dialer.stats().rttMs === undefined; i++) await tick(5);
@@ -29,6 +42,9 @@ describe('mux lifecycle', () => {
     // the listener stops answering: its pipe swallows everything
     pair.listenerPipe.write = () => true;
     pair.listener.abort = () => {};
+    await tick(5);
+    // A dialer that heard nothing from the listener pings after one keepalive interval.
+    clock.advance(1000);
     await tick(5);
     clock.advance(3001);
     const err = await closed;
