@@ -58,13 +58,11 @@ export function iceServers(stun: readonly string[], turn: readonly string[]): Ic
   return out;
 }
 
-/** nat's options from the `[nat]` section; `undefined` when WebRTC and relays are off. */
-export function natInit(cfg: NodeConfig): NatInit | undefined {
+/** nat's options from the `[nat]` section (circuits and the upgrade work with WebRTC off too). */
+export function natInit(cfg: NodeConfig): NatInit {
   const n = <T extends number | boolean | string | readonly string[]>(k: string): T =>
     opt<T>(cfg, 'nat', k);
   const relays = n<readonly string[]>('relays');
-  if (!n<boolean>('webrtc') && !n<boolean>('relay_service') && relays.length === 0)
-    return undefined;
   return {
     iceServers: iceServers(n('stun_servers'), n('turn_servers')),
     bindAddress: n<string>('bind_address'),
@@ -77,7 +75,7 @@ export function natInit(cfg: NodeConfig): NatInit | undefined {
         }
       : false,
     relays: relays.map((a) => parseAddress(a)),
-    holePunching: n<boolean>('hole_punching'),
+    holePunching: n<boolean>('hole_punching') && n<boolean>('webrtc'),
     autonatIntervalMs: n<number>('autonat_interval_ms'),
     discoveryIntervalMs: n<number>('discovery_interval_ms'),
   };
@@ -149,6 +147,7 @@ export function buildParts(
         streamWindowBytes: t<number>('transport', 'stream_window_bytes'),
       },
       nat,
+      webrtc: opt<boolean>(cfg, 'nat', 'webrtc'),
     },
   );
   const cm = stack.connections;

@@ -319,13 +319,13 @@ export const SCHEMA: Record<SectionName, readonly OptionSpec[]> = {
       key: 'hole_punching',
       kind: 'bool',
       default: true,
-      doc: 'Upgrade relayed connections to direct ones when possible.',
+      doc: 'Upgrade relayed connections to direct WebRTC ones when possible (needs nat.webrtc).',
     },
     {
       key: 'webrtc',
       kind: 'bool',
       default: true,
-      doc: 'The WebRTC transport (node-datachannel), signaled over detr connections or the DHT.',
+      doc: 'The WebRTC transport (node-datachannel), signaled over detr connections or the DHT; off: no WebRTC dials, inbound ones refused.',
     },
     {
       key: 'bind_address',

@@ -62,7 +62,9 @@ export interface StackInit {
   clockSkewMs: number;
   mux: MuxInit;
   /** Build the NAT service (WebRTC + circuits + relay). */
-  nat: (NatInit & { webrtc?: NatInit['webrtc'] }) | undefined;
+  nat: NatInit | undefined;
+  /** Dial and accept WebRTC connections (circuits work either way). */
+  webrtc: boolean;
 }
 
 const decode = (text: string): SignedEnvelope =>
@@ -163,14 +165,14 @@ export function createStack(
     // Circuit dials go first: a relayed address also names a TCP address (the relay's).
     transports.unshift({
       name: 'relay',
-      canDial: (a: Address) => a.relay !== undefined,
+      canDial: (a: Address) => a.relay !== undefined && a.peer !== undefined,
       dial: (a, o) => lazy().transports.circuit.dial(a, o),
       listen: () => Promise.reject(new TypeError('circuits are listened on through nat')),
       close: () => Promise.resolve(),
     });
     transports.push({
       name: 'webrtc',
-      canDial: (a: Address) => lazy().transports.webrtc.canDial(a),
+      canDial: (a: Address) => init.webrtc && lazy().transports.webrtc.canDial(a),
       dial: (a, o) => lazy().transports.webrtc.dial(a, o),
       // The manager "listens" here to hand us its accept path; nat listens for real at start.
       listen: (address: Address, handler: (conn: Connection) => void) => {
@@ -178,7 +180,10 @@ export function createStack(
         const advertised = parseAddress(
           `/ip4/${address.host}/udp/0/webrtc/p2p/${c.identity.peerId.toString()}`,
         );
-        return Promise.resolve({ addresses: () => [advertised], close: () => Promise.resolve() });
+        return Promise.resolve({
+          addresses: () => (init.webrtc ? [advertised] : []),
+          close: () => Promise.resolve(),
+        });
       },
       close: () => Promise.resolve(),
     });
@@ -223,6 +228,10 @@ export function createStack(
           return conn;
         },
         onConnection: (conn) => {
+          if (conn.transport === 'webrtc' && !init.webrtc) {
+            conn.abort(); // WebRTC is off: inbound offers are not kept
+            return;
+          }
           // A direct connection replacing a relayed one: the relayed one goes first.
           if (conn.transport === 'webrtc') {
             for (const old of cm.connections(conn.remotePeer))
