@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import node, {
   detrPointToPoint,
   detrPubSub,
+  detrPubSubEngine,
   libp2pPointToPoint,
   libp2pPubSub,
 } from '../src/benches/node.js';
@@ -32,6 +33,9 @@ describe('node benchmark (small)', () => {
     const d = await detrPubSub(5, 3);
     expect(d.delivered).toBe(d.expected);
     expect(d.duplicates).toBe(0);
+    const e = await detrPubSubEngine(5, 3);
+    expect(e.delivered).toBe(e.expected);
+    expect(e.duplicates).toBe(0);
     const l = await libp2pPubSub(5, 3);
     expect(l.delivered).toBe(l.expected);
   }, 90_000);

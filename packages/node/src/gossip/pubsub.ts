@@ -116,7 +116,6 @@ class PubSubImpl implements PubSub {
       clock: this.clock,
       random: c.random ?? Math.random,
       counters: this.counters,
-      subscribed: (t) => this.subs.has(t),
     });
     this.inbound = new Inbound({
       o: this.o,

@@ -26,8 +26,6 @@ export interface RouterContext {
   readonly clock: Clock;
   readonly random: () => number;
   readonly counters: PubSubStats;
-  /** Topics we subscribe to. */
-  subscribed(topic: string): boolean;
 }
 
 /** Meshes and control traffic. */
@@ -43,7 +41,7 @@ export class MeshRouter {
     if (!this.meshes.has(topic)) this.meshes.set(topic, new Set());
   }
 
-  /** Leaves `topic`: its mesh peers are told with a PRUNE. */
+  /** Leaves `topic`; returns its mesh (the caller tells those peers with a PRUNE). */
   leave(topic: string): Set<string> {
     const mesh = this.meshes.get(topic) ?? new Set<string>();
     this.meshes.delete(topic);
@@ -71,7 +69,7 @@ export class MeshRouter {
     });
   }
 
-  /** Mesh peers of `topic` to forward to, minus `exclude`. */
+  /** Mesh peers of `topic` (keys). */
   meshPeers(topic: string): Iterable<string> {
     return this.meshes.get(topic) ?? [];
   }
