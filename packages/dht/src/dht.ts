@@ -122,7 +122,7 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
       options.onLookup?.(r.stats);
       const b = r.best;
       if (b === undefined) return undefined;
-      if (b.value.length === 0 && options.includeDeleted !== true) return undefined;
+      if (b.value.length === 0 && options.hideDeleted === true) return undefined;
       const v: DhtValue = {
         key: b.key,
         value: b.value,

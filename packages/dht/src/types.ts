@@ -82,10 +82,10 @@ export interface GetOptions extends LookupOptions {
   /** Stop once this many peers answered with a valid record. @default `getQuorum` */
   quorum?: number;
   /**
-   * Resolve with a tombstone (the empty value {@link Dht.delete} publishes) instead of
-   * `undefined`. @default false
+   * Resolve `undefined` for a tombstone (the empty value {@link Dht.delete} publishes) instead
+   * of the tombstone itself. @default false
    */
-  includeDeleted?: boolean;
+  hideDeleted?: boolean;
 }
 
 /** Options of {@link Dht.delete}. */
@@ -198,8 +198,8 @@ export interface Dht extends Startable {
   put(key: Uint8Array, value: Uint8Array, options?: PutOptions): Promise<PutResult>;
   /**
    * The valid record with the highest seq found under `key` (a lower one when the namespace's
-   * `mayReplace` refuses the higher one), or `undefined` (also for a tombstone, unless
-   * `includeDeleted`).
+   * `mayReplace` refuses the higher one), or `undefined`. A tombstone left by
+   * {@link Dht.delete} is an empty value (`undefined` with `hideDeleted`).
    *
    * @throws {AbortError} when `signal` aborts or the DHT stops
    */

@@ -81,8 +81,8 @@ describe('mailbox namespace', () => {
     // Bob (the owner, not the publisher) deletes it; the slot is free for another writer.
     const del = await s.clock.runUntil(bob.dht.delete(key));
     expect(del.seq).toBeGreaterThan(put.seq);
-    expect(await s.clock.runUntil(carol.dht.get(key))).toBeUndefined();
-    const tomb = await s.clock.runUntil(carol.dht.get(key, { includeDeleted: true }));
+    expect(await s.clock.runUntil(carol.dht.get(key, { hideDeleted: true }))).toBeUndefined();
+    const tomb = await s.clock.runUntil(carol.dht.get(key));
     expect(tomb?.value).toHaveLength(0);
     expect(bytesEq(tomb!.publisher, bob.peer.publicKey)).toBe(true);
     await s.clock.runUntil(carol.dht.put(key, enc.encode('from carol')));
