@@ -135,9 +135,7 @@ describe('createNode over @detr/transport and @detr/dht', () => {
     expect(await b.fetchOffline()).toBe(0);
     expect(got.length).toBe(1);
     const slots = senderSlots(a.peerId.bytes, bId.peerId.bytes);
-    const recs = await Promise.all(
-      slots.map((s) => r.dht.kad.get(mailboxKey(bId.peerId, s), { includeDeleted: true })),
-    );
+    const recs = await Promise.all(slots.map((s) => r.dht.kad.get(mailboxKey(bId.peerId, s))));
     const rec = recs[0];
     expect(rec?.value.length).toBe(0);
     expect(Buffer.from(rec!.publisher).equals(Buffer.from(bId.peerId.publicKey))).toBe(true);

@@ -128,7 +128,7 @@ export function createNodeDht(
       await dht.put(kvKey(key), value, options);
     },
     async get(key, options = {}) {
-      return (await dht.get(kvKey(key), options))?.value;
+      return (await dht.get(kvKey(key), { ...options, hideDeleted: true }))?.value;
     },
     async announce(addresses, relayAddresses, options = {}) {
       await dht.announce({ addresses, relayAddresses, ...options });
