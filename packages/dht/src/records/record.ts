@@ -43,7 +43,7 @@ export interface RecordValidator {
    * lets a namespace allow a party other than the publisher to supersede or delete a record
    * (e.g. a mailbox's owner clearing a slot another peer wrote) while refusing everyone else.
    * Holders refuse a refused replacement (`replace-refused`, no penalty: two honest writers can
-   * race), and `get` keeps `current` over such a `next`. Every node of a network must use the
+   * race), and `get` keeps `current` over such a `next`. Throwing counts as refusing. Every node of a network must use the
    * same rule. @default every higher seq replaces a lower one
    */
   mayReplace?(next: DhtRecordView, current: DhtRecordView): boolean;
@@ -71,9 +71,23 @@ export function supersedes(
   a: DhtRecordView,
   b: DhtRecordView,
 ): boolean {
-  if (a.seq > b.seq) return validator?.mayReplace?.(a, b) !== false;
-  if (a.seq < b.seq) return validator?.mayReplace?.(b, a) === false;
+  if (a.seq > b.seq) return mayReplace(validator, a, b);
+  if (a.seq < b.seq) return !mayReplace(validator, b, a);
   return false;
+}
+
+/** The namespace's `mayReplace` answer; one that throws refuses. */
+function mayReplace(
+  validator: RecordValidator | undefined,
+  next: DhtRecordView,
+  current: DhtRecordView,
+): boolean {
+  if (validator?.mayReplace === undefined) return true;
+  try {
+    return validator.mayReplace(next, current) !== false;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -209,6 +209,14 @@ describe('RecordStore', () => {
     expect(supersedes(guarded, held, spoof)).toBe(true);
     expect(supersedes(undefined, spoof, held)).toBe(true);
     expect(supersedes(undefined, held, held)).toBe(false);
+    const throwing = {
+      validate: () => true,
+      mayReplace: (): boolean => {
+        throw new Error('hostile record');
+      },
+    };
+    expect(supersedes(throwing, spoof, held)).toBe(false);
+    expect(supersedes(throwing, held, spoof)).toBe(true);
   });
 
   it('lists held records by key prefix, with their fields', async () => {
