@@ -59,7 +59,10 @@ const EOF = new Uint8Array(0);
 export function createChannelPipe(
   channel: DataChannel,
   options: ChannelPipeOptions = {},
-): ChannelPipe {
+): ChannelPipe & {
+  /** Resolves once the channel is closed (both ends ended, a failure, or a destroy). */
+  whenClosed(): Promise<void>;
+} {
   const remoteMax = safe(() => channel.maxMessageSize(), 65536);
   const maxMessageBytes = Math.max(1024, Math.min(options.maxMessageBytes ?? 262144, remoteMax));
   const high = options.sendHighWaterBytes ?? 1 << 20;
@@ -75,12 +78,15 @@ export function createChannelPipe(
   let closed = false;
   let failed = false;
   let endTimer: NodeJS.Timeout | undefined;
+  let markClosed: () => void = () => {};
+  const whenClosed = new Promise<void>((resolve) => (markClosed = resolve));
 
   const closeChannel = (): void => {
     if (closed) return;
     closed = true;
     if (endTimer !== undefined) clearTimeout(endTimer);
     safe(() => channel.close(), undefined);
+    markClosed();
   };
   const deliver = (event: Uint8Array | 'end' | Error, penalty?: PenaltyReason): void => {
     if (handlers === undefined) {
@@ -135,6 +141,7 @@ export function createChannelPipe(
   channel.onClosed(() => {
     const wasClosed = closed;
     closed = true;
+    markClosed();
     if (endTimer !== undefined) clearTimeout(endTimer);
     if (wasClosed || remoteEnded || failed) return;
     failed = true;
@@ -147,6 +154,7 @@ export function createChannelPipe(
   return {
     maxMessageBytes,
     stats,
+    whenClosed: () => whenClosed,
     start(h) {
       if (handlers !== undefined) throw new Error('pipe already started');
       handlers = h;
@@ -182,8 +190,14 @@ export function createChannelPipe(
         }
       } catch (err) {
         if (err instanceof RangeError) fail(err);
-        // The channel closed under us (the remote went away): its close is reported by onClosed.
-        else if (!safe(() => channel.isOpen(), false)) return false;
+        // The channel closed or is being reset under us (the remote ended and closed it: usrsctp
+        // says EPIPE): onClosed reports how it ended — cleanly after the remote's end, or not.
+        else if (
+          remoteEnded ||
+          !safe(() => channel.isOpen(), false) ||
+          /errno=32\b/.test((err as Error).message)
+        )
+          return false;
         else fail(new DataChannelError(`send failed: ${(err as Error).message}`));
         return false;
       }

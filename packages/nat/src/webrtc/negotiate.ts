@@ -27,6 +27,9 @@ export function isSignalingViolation(err: unknown): err is Error {
  */
 const ANSWER_GRACE_MS = 750;
 
+/** The close reason an answerer sends when its side of a stage failed. */
+const REMOTE_FAILED = 'failed';
+
 /** Why an answerer declines a direct stage. */
 export const RELAY_PREDICTED = 'relay-predicted';
 
@@ -149,6 +152,8 @@ async function pump(
       case 'end-of-candidates':
         break;
       case 'close':
+        // The answerer's side of this stage failed (ICE or DTLS, as ours would): retryable.
+        if (body.reason === REMOTE_FAILED) throw new IceFailedError('the remote stage failed');
         throw new SignalingError(
           body.reason === RELAY_PREDICTED ? RELAY_PREDICTED : `remote closed: ${body.reason}`,
         );
@@ -292,7 +297,9 @@ export async function answerStrategy(
   } catch (err) {
     session.close();
     // Tell the dialer at once (it moves on to its next stage instead of waiting out this one).
-    await path.send({ kind: 'close', reason: 'failed' }).catch(() => {});
+    // (A violation is not worth a retry: the dialer gets another reason.)
+    const reason = isSignalingViolation(err) ? 'protocol-violation' : REMOTE_FAILED;
+    await path.send({ kind: 'close', reason }).catch(() => {});
     path.close();
     throw err;
   }

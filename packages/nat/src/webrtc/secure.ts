@@ -60,6 +60,9 @@ export interface HandshakeOutcome {
   readonly remainder: Uint8Array;
 }
 
+/** Longest wait for the channel to close after a graceful connection close. */
+const GRACEFUL_CLOSE_MS = 2000;
+
 /** The responder's "accepted" byte on the handshake channel (after its token and gate checks). */
 const ACCEPTED = 0x01;
 
@@ -193,7 +196,21 @@ export async function secureSession(
       direction: options.direction,
       transport: 'webrtc',
     });
-    conn.onClose(() => neg.session.close());
+    // An abrupt close ends the session at once. A graceful one first lets the channel carry our
+    // last messages (GoAway, end) and the remote's end: closing the PeerConnection right away
+    // would drop what SCTP still buffers, and the remote would see an abrupt close.
+    conn.onClose((err) => {
+      if (err !== undefined) {
+        neg.session.close();
+        return;
+      }
+      const timer = setTimeout(() => neg.session.close(), GRACEFUL_CLOSE_MS);
+      timer.unref();
+      void pipe.whenClosed().then(() => {
+        clearTimeout(timer);
+        neg.session.close();
+      });
+    });
     // A session ending under an open connection fails it; one that ends while the connection
     // closes gracefully (the remote tore its side down first) lets the close finish.
     neg.session.onClose((err) => {

@@ -61,14 +61,14 @@ describe('staged strategy on loopback', () => {
       lastTimeoutMs: 10_000,
       onStage: (s) => stages.push(s),
     });
-    opened.push(n, await answers[0]!);
-    expect(stages).toEqual(['direct']);
+    opened.push(n, await answers.at(-1)!);
+    expect(new Set(stages)).toEqual(new Set(['direct'])); // one early retry allowed
     expect(n.stage).toBe('direct');
     expect(n.result.path).toBe('direct');
     expect(n.remoteProfile).toEqual(open);
     // The offer asks for setup:active, so the offerer is the DTLS client (no lost ClientHello).
     expect(n.result.pc.remoteDescription()?.sdp).toMatch(/^a=setup:passive\r?$/m);
-    expect((await answers[0]!).remoteProfile).toEqual(symmetric);
+    expect((await answers.at(-1)!).remoteProfile).toEqual(symmetric);
   });
 
   it('connects without trickle (descriptions carry every candidate, as over the DHT)', async () => {
@@ -78,7 +78,7 @@ describe('staged strategy on loopback', () => {
       directTimeoutMs: 5000,
       lastTimeoutMs: 10_000,
     });
-    opened.push(n, await answers[0]!);
+    opened.push(n, await answers.at(-1)!);
     expect(n.result.path).toBe('direct');
   });
 
