@@ -12,6 +12,10 @@ import { MessageType, type GossipRpc, type GossipRpcInit } from '@detr/protocol'
 import { frameBytes, readMessages, writeBytes } from '../src/framing.js';
 import { MessageCache, SeenCache } from '../src/gossip/cache.js';
 import { signPublish } from '../src/gossip/message.js';
+import type { GossipLinks, PeerState } from '../src/gossip/peers.js';
+import { MeshRouter } from '../src/gossip/router.js';
+import { PeerScores } from '../src/gossip/score.js';
+import { resolvePubSubInit, type PubSubStats } from '../src/gossip/types.js';
 import {
   createPubSub,
   GOSSIP_PROTOCOL,
@@ -228,6 +232,50 @@ describe('pub/sub under hostile input', () => {
     await until(() => r.penalties.includes('protocol-violation'), 5000, 'penalty');
     await until(() => r.received.some((x) => (x.control?.prune.length ?? 0) > 0), 5000, 'prune');
     expect(r.node.mesh('t')).toEqual([]);
+  });
+});
+
+describe('IWANT answers', () => {
+  it('are split into RPCs that fit the frame limit of peers, each id served once', () => {
+    const sent: GossipRpcInit[] = [];
+    const links = { peers: new Map(), send: (_st: unknown, rpc: GossipRpcInit) => sent.push(rpc) };
+    const o = resolvePubSubInit({});
+    const mcache = new MessageCache(o.historyLength, o.historyGossip);
+    const router = new MeshRouter({
+      o,
+      links: links as unknown as GossipLinks,
+      scores: new PeerScores(),
+      seen: new SeenCache(o.seenTtlMs, o.seenMax),
+      mcache,
+      reporter: { penalize: () => {}, reward: () => {} },
+      clock: createManualClock(),
+      random: Math.random,
+      counters: { iwantServed: 0 } as PubSubStats,
+    });
+    const ids: Uint8Array[] = [];
+    for (let k = 0; k < 5; k++) {
+      const id = new Uint8Array(20).fill(k + 1);
+      const body = new Uint8Array(1024 * 1024).fill(k);
+      mcache.put(Buffer.from(id).toString('hex'), {
+        topic: 't',
+        message: { messageId: id, signed: { payloadType: 65, body } },
+      });
+      ids.push(id);
+    }
+    const st = { key: 'p', iwantServedThisBeat: 0 } as unknown as PeerState;
+    router.handleControl(st, {
+      ihave: [],
+      iwant: [{ messageIds: [...ids, ...ids] }],
+      graft: [],
+      prune: [],
+    });
+    const sizes = sent.map((r) =>
+      (r.messages ?? []).reduce((a, m) => a + (m.signed?.body?.length ?? 0), 0),
+    );
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(5 * 1024 * 1024);
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    for (const size of sizes) expect(size).toBeLessThan(4 * 1024 * 1024);
+    expect(st.iwantServedThisBeat).toBe(5);
   });
 });
 

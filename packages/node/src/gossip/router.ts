@@ -12,8 +12,10 @@ import type { PubSubOptions, PubSubStats } from './types.js';
 
 type Control = NonNullable<GossipRpc['control']>;
 
-/** Messages per RPC when answering IWANT. */
+/** Messages per RPC when answering IWANT (the protocol's limit). */
 const IWANT_BATCH = 64;
+/** Bytes of messages per IWANT answer RPC: well under the 4 MiB RPC frames peers accept. */
+const IWANT_BATCH_BYTES = 3 * 1024 * 1024;
 
 /** Shared state of one pub/sub instance that the router works on. */
 export interface RouterContext {
@@ -138,21 +140,32 @@ export class MeshRouter {
 
   /** Sends `st` the cached messages it asked for, within the per-heartbeat limit. */
   private answerIWant(st: PeerState, control: Control): void {
-    const send: GossipMessageInit[] = [];
+    const asked = new Set<string>();
+    let batch: GossipMessageInit[] = [];
+    let bytes = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      this.x.links.send(st, { messages: batch });
+      this.x.counters.iwantServed += batch.length;
+      batch = [];
+      bytes = 0;
+    };
     for (const iw of control.iwant) {
       for (const mid of iw.messageIds) {
         if (st.iwantServedThisBeat >= this.x.o.maxIWantPerHeartbeat) break;
-        const hit = this.x.mcache.get(hex(mid));
+        const id = hex(mid);
+        if (asked.has(id)) continue;
+        asked.add(id);
+        const hit = this.x.mcache.get(id);
         if (hit === undefined) continue;
         st.iwantServedThisBeat++;
-        send.push(hit.message);
+        const size = (hit.message.signed.body?.length ?? 0) + 256;
+        if (batch.length >= IWANT_BATCH || bytes + size > IWANT_BATCH_BYTES) flush();
+        batch.push(hit.message);
+        bytes += size;
       }
     }
-    for (let i = 0; i < send.length; i += IWANT_BATCH) {
-      const batch = send.slice(i, i + IWANT_BATCH);
-      this.x.links.send(st, { messages: batch });
-      this.x.counters.iwantServed += batch.length;
-    }
+    flush();
   }
 
   /** Periodic work: decay, counters, promises, mesh bounds, lazy gossip, cache windows. */
