@@ -258,7 +258,15 @@ describe('IWANT answers', () => {
       const body = new Uint8Array(1024 * 1024).fill(k);
       mcache.put(Buffer.from(id).toString('hex'), {
         topic: 't',
-        message: { messageId: id, signed: { payloadType: 65, body } },
+        message: {
+          messageId: id,
+          signed: {
+            payloadType: 65,
+            body,
+            signer: new Uint8Array(32),
+            signature: new Uint8Array(64),
+          },
+        },
       });
       ids.push(id);
     }
