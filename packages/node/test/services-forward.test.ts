@@ -105,6 +105,20 @@ describe('services: forwarding through a relay', () => {
     );
   });
 
+  it('a direct dial that hangs gives way to the relay within the time limit', async () => {
+    const { a, t, svc, seen } = await trio((i) => (i === 0 ? { directDialTimeoutMs: 300 } : {}));
+    // A dial that never completes on its own (a peer behind a NAT), only when aborted.
+    a.cm.dial = (_target, o) =>
+      new Promise((_resolve, reject) =>
+        o?.signal?.addEventListener('abort', () => reject(new PeerUnreachableError('t'))),
+      );
+    const reply = await svc[0].request(t.identity.peerId, 'whoami', enc('slow'), {
+      timeoutMs: 4000,
+    });
+    expect(dec(reply)).toContain('slow for');
+    expect(seen).toHaveLength(1);
+  });
+
   it('a relay forwards only over a connection it has, and only when its policy allows', async () => {
     const policy: Array<[string, string]> = [];
     const { a, r, t, svc } = await trio((i) =>

@@ -129,7 +129,16 @@ class ServicesImpl implements Services {
     try {
       let conn: Connection | undefined;
       try {
-        conn = await this.c.connections.dial(peer, { signal });
+        // With relays as the fallback, a dial that hangs (a peer behind a NAT) must not eat the
+        // whole time budget: it gets at most directDialTimeoutMs and half the budget.
+        const dialSignal =
+          options.relay === false
+            ? signal
+            : combineSignals(
+                signal,
+                AbortSignal.timeout(Math.min(this.o.directDialTimeoutMs, timeoutMs / 2)),
+              );
+        conn = await this.c.connections.dial(peer, { signal: dialSignal });
       } catch (err) {
         if (signal.aborted) throw abortReason(signal);
         if (options.relay === false)

@@ -71,6 +71,11 @@ export interface ServicesInit {
   acceptForwarded?: boolean;
   /** Relays tried per request when there is no direct route. @default 3 */
   maxRelayAttempts?: number;
+  /**
+   * Longest a direct dial may take before a request tries relays (at most half the request's
+   * time limit). @default 5000
+   */
+  directDialTimeoutMs?: number;
   /** Requests of one requester a relay forwards at once. @default 8 */
   maxForwardsPerPeer?: number;
   /** How old (or how far ahead of our clock) a forwarded request may be. @default 60000 */
@@ -131,6 +136,7 @@ export interface ServicesOptions {
   relay: ForwardPolicy | undefined;
   acceptForwarded: boolean;
   maxRelayAttempts: number;
+  directDialTimeoutMs: number;
   maxForwardsPerPeer: number;
   forwardMaxAgeMs: number;
   replayCacheMax: number;
@@ -151,6 +157,7 @@ export function resolveServicesInit(init: ServicesInit): ServicesOptions {
     relay: relay === true ? () => true : relay === false ? undefined : relay,
     acceptForwarded: init.acceptForwarded ?? true,
     maxRelayAttempts: init.maxRelayAttempts ?? 3,
+    directDialTimeoutMs: init.directDialTimeoutMs ?? 5000,
     maxForwardsPerPeer: init.maxForwardsPerPeer ?? 8,
     forwardMaxAgeMs: init.forwardMaxAgeMs ?? 60_000,
     replayCacheMax: init.replayCacheMax ?? 10_000,
@@ -160,6 +167,7 @@ export function resolveServicesInit(init: ServicesInit): ServicesOptions {
     'maxMessageBytes',
     'maxConcurrent',
     'maxConcurrentPerPeer',
+    'directDialTimeoutMs',
     'maxForwardsPerPeer',
     'forwardMaxAgeMs',
     'replayCacheMax',
