@@ -7,6 +7,7 @@ export {
   StunError,
   NoSignalingRouteError,
   SignalingError,
+  SignalingViolationError,
   IceFailedError,
   DataChannelError,
   RelayRefusedError,
