@@ -118,9 +118,11 @@ describe('createOffline over a records double', () => {
       now: Date.now,
       deliver: (m) => got.push(dec(m.data)),
     });
-    expect(await sender.store(bob.peerId, 'c', enc('one'))).toBe(true);
-    expect(await sender.store(bob.peerId, 'c', enc('two'))).toBe(true);
-    expect(await sender.store(bob.peerId, 'c', enc('three'))).toBe(false); // its 2 slots are taken
+    // Concurrent stores to one recipient: each takes its own slot (none replaces another).
+    const results = await Promise.all(
+      ['one', 'two', 'three'].map((t) => sender.store(bob.peerId, 'c', enc(t))),
+    );
+    expect(results).toEqual([true, true, false]); // its 2 slots are taken
     expect(sender.stats().mailboxFull).toBe(1);
     expect((await receiver.fetch()).length).toBe(2);
     expect(got.sort()).toEqual(['one', 'two']);

@@ -184,6 +184,33 @@ export function createOffline(
   const seen = (id: string): boolean =>
     seenMem.has(id) || seenNs?.has(`offline-seen:${id}`) === true;
   let fetching: Promise<OpenedOffline[]> | undefined;
+  /** The last store in progress per recipient (stores to one recipient run one after another). */
+  const storing = new Map<string, Promise<void>>();
+
+  const storeNow = async (
+    peer: PeerId,
+    channel: string,
+    data: Uint8Array,
+    options: AbortOptions,
+  ): Promise<boolean> => {
+    const sealed = sealOffline(self, peer, channel, data, c.now() + ttlSec * 1000);
+    if (sealed.length > maxBytes) return false;
+    for (const slot of senderSlots(self.bytes, peer.bytes)) {
+      const key = mailboxKey(peer, slot);
+      const existing = await c.records.get(key, options).catch(() => undefined);
+      if (existing !== undefined && existing.value.length > 0) continue;
+      await c.records.put(key, sealed, {
+        seq: Math.max(c.now(), (existing?.seq ?? 0) + 1),
+        ttlSec,
+        republish: false,
+        ...options,
+      });
+      counters.stored++;
+      return true;
+    }
+    counters.mailboxFull++;
+    return false;
+  };
 
   const readSlot = async (
     slot: number,
@@ -219,24 +246,22 @@ export function createOffline(
   };
 
   return {
-    async store(peer, channel, data, options = {}) {
-      const sealed = sealOffline(self, peer, channel, data, c.now() + ttlSec * 1000);
-      if (sealed.length > maxBytes) return false;
-      for (const slot of senderSlots(self.bytes, peer.bytes)) {
-        const key = mailboxKey(peer, slot);
-        const existing = await c.records.get(key, options).catch(() => undefined);
-        if (existing !== undefined && existing.value.length > 0) continue;
-        await c.records.put(key, sealed, {
-          seq: Math.max(c.now(), (existing?.seq ?? 0) + 1),
-          ttlSec,
-          republish: false,
-          ...options,
-        });
-        counters.stored++;
-        return true;
-      }
-      counters.mailboxFull++;
-      return false;
+    store(peer, channel, data, options = {}) {
+      // One store per recipient at a time: two concurrent ones would both see a slot free and the
+      // second (higher seq) would replace the first.
+      const key = peer.toString();
+      const run = (storing.get(key) ?? Promise.resolve()).then(() =>
+        storeNow(peer, channel, data, options),
+      );
+      const tail = run.then(
+        () => {},
+        () => {},
+      );
+      storing.set(key, tail);
+      void tail.then(() => {
+        if (storing.get(key) === tail) storing.delete(key);
+      });
+      return run;
     },
     fetch(options = {}) {
       // One fetch at a time: two concurrent ones would deliver a message twice.
