@@ -415,10 +415,13 @@ type Impl = 'd' | 'r' | 's' | 'l';
 
 /**
  * Connect p50 of every implementation, measured in small interleaved batches (10 connects each,
- * js-libp2p 2) after a warm-up: a co-tenant's burst on the shared machine then lands on all of
- * them alike instead of on one implementation's whole phase.
+ * js-libp2p 2) after a warm-up of 10 batches (2 with --quick): a co-tenant's burst on the shared
+ * machine then lands on all of them alike instead of on one implementation's whole phase.
  */
-async function interleavedConnects(connects: number): Promise<Record<Impl, number>> {
+async function interleavedConnects(
+  connects: number,
+  warmupBatches: number,
+): Promise<Record<Impl, number>> {
   const impls: Record<Impl, Connector> = {
     d: await detrConnector(),
     r: await rawConnector(),
@@ -429,7 +432,9 @@ async function interleavedConnects(connects: number): Promise<Record<Impl, numbe
   const samples: Record<Impl, number[]> = { d: [], r: [], s: [], l: [] };
   const keys: Impl[] = ['d', 'r', 's', 'l'];
   try {
-    for (const k of keys) for (let i = 0; i < 2 * perBatch[k]; i++) await impls[k].once();
+    // Warm-up: every implementation's connect path reaches steady state (JIT) first.
+    for (const k of keys)
+      for (let i = 0; i < warmupBatches * perBatch[k]; i++) await impls[k].once();
     for (let b = 0; b < Math.ceil(connects / 10); b++) {
       for (const k of keys) {
         for (let i = 0; i < perBatch[k]; i++) {
@@ -503,7 +508,7 @@ const bench: Benchmark = {
       runs.l.push(await libp2p(z));
     }
     const [d, r, s, l] = [best(runs.d), best(runs.r), best(runs.s), best(runs.l)];
-    const connect = await interleavedConnects(z.connects);
+    const connect = await interleavedConnects(z.connects, z.rounds > 1 ? 10 : 2);
     d.connectP50 = connect.d;
     r.connectP50 = connect.r;
     s.connectP50 = connect.s;
