@@ -132,6 +132,23 @@ describe('pub/sub under hostile input', () => {
     await until(() => got.length === 11, 5000, 'after heartbeat');
   });
 
+  it('checks signatures only on subscribed topics; a forged one there is penalised', async () => {
+    const r = await rig();
+    const got: string[] = [];
+    r.node.subscribe('t', (m) => got.push(m.topic));
+    const forge = (topic: string): GossipRpcInit['messages'] => {
+      const { message } = signPublish(r.raw.identity, topic, 1, enc('x'));
+      return [{ ...message, signed: { ...message.signed, signature: new Uint8Array(64) } }];
+    };
+    await r.send({ messages: forge('elsewhere') });
+    await tick();
+    expect(r.penalties).toEqual([]);
+    await r.send({ messages: forge('t') });
+    await until(() => r.penalties.length === 1, 5000, 'penalty');
+    expect(r.penalties).toEqual(['invalid-message']);
+    expect(got).toEqual([]);
+  });
+
   it('a publisher past its per-heartbeat limit is ignored without penalty', async () => {
     const r = await rig({ maxPublisherMessagesPerHeartbeat: 5 });
     const got: string[] = [];

@@ -94,17 +94,20 @@ export class Inbound {
     }
     let checked: CheckedMessage;
     try {
-      checked = checkMessage(m, this.x.peerIdFromBytes, o.maxDataBytes);
+      checked = checkMessage(m, this.x.peerIdFromBytes, o.maxDataBytes, (topic) =>
+        this.x.subscribed(topic),
+      );
     } catch (err) {
       this.penalise(st, String(err));
       return;
     }
+    // Not our topic: dropped before the signature check (GossipSub relays no foreign topics).
+    if (!checked.verified) return;
     const { id, publish: pub, from } = checked;
     // Only a message whose signature holds enters the seen-cache: a forged copy must not shadow
     // the real one.
     this.x.seen.check(id, this.x.clock.now());
     this.x.router.fulfilled(id);
-    if (!this.x.subscribed(pub.topic)) return;
     const origin = from.toString();
     const n = (this.perPublisher.get(origin) ?? 0) + 1;
     this.perPublisher.set(origin, n);

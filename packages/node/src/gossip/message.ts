@@ -50,11 +50,15 @@ export interface CheckedMessage {
   id: string;
   publish: GossipPublish;
   from: PeerId;
+  /** False when the signature was not checked (a topic we do not subscribe to). */
+  verified: boolean;
 }
 
 /**
  * Checks a received message: a GossipPublish envelope, the id matches its body, the signer is
- * the publisher named in it, the signature holds, the data fits.
+ * the publisher named in it, the data fits, and — when `verify(topic)` says it matters (we
+ * subscribe to the topic) — the signature holds. A message whose signature was not checked comes
+ * back with `verified: false` and must be neither delivered nor forwarded.
  *
  * @throws {RangeError} for any failed check (the sender is to be penalised)
  */
@@ -62,6 +66,7 @@ export function checkMessage(
   m: GossipMessage,
   peerIdFromBytes: (b: Uint8Array) => PeerId,
   maxDataBytes: number,
+  verify: (topic: string) => boolean = () => true,
 ): CheckedMessage {
   const env = m.signed;
   if (env.payloadType !== PUBLISH_TYPE) throw new RangeError('not a GossipPublish');
@@ -79,12 +84,14 @@ export function checkMessage(
     throw new RangeError('signer is not the publisher');
   }
   if (publish.data.length > maxDataBytes) throw new RangeError('message too large');
+  // The signature is the expensive check: skipped for topics we would drop anyway.
+  if (!verify(publish.topic)) return { id, publish, from, verified: false };
   if (
     !verifySignature(env.signer, envelopeSigningBytes(env.payloadType, env.body), env.signature)
   ) {
     throw new RangeError('bad signature');
   }
-  return { id, publish, from };
+  return { id, publish, from, verified: true };
 }
 
 /** Checks a topic name given by the local user. @throws {TypeError} outside 1–256 bytes */
