@@ -27,6 +27,13 @@ export function isSignalingViolation(err: unknown): err is Error {
  */
 const ANSWER_GRACE_MS = 750;
 
+/**
+ * Retries of a stage whose ICE or DTLS failed early (within the first half of its time): on a
+ * busy host the answerer's first checks can reach the dialer before it applied the answer, and
+ * that pair fails at once. A retry costs one negotiation (milliseconds on a direct path).
+ */
+const EARLY_RETRIES = 2;
+
 /** The close reason an answerer sends when its side of a stage failed. */
 const REMOTE_FAILED = 'failed';
 
@@ -186,7 +193,7 @@ export async function dialStrategy(
   });
   let lastError: Error | undefined;
   const callerAborted = (): boolean => options.signal?.aborted === true;
-  let retried = false;
+  let retries = 0;
   for (let i = 0; i < stages.length; i++) {
     const { stage, timeoutMs } = stages[i] as (typeof stages)[number];
     const more = i < stages.length - 1;
@@ -236,9 +243,13 @@ export async function dialStrategy(
       lastError = err as Error;
       ctx.logger.debug({ stage, err: lastError.message }, 'ICE stage failed');
       // A stage whose ICE or DTLS reported failure early (in the first half of its time, e.g. a
-      // DTLS role race) gets one more try before the strategy moves on.
-      if (!retried && err instanceof IceFailedError && ctx.now() - stageStart < timeoutMs / 2) {
-        retried = true;
+      // DTLS role race) is tried again, up to EARLY_RETRIES times, before the strategy moves on.
+      if (
+        retries < EARLY_RETRIES &&
+        err instanceof IceFailedError &&
+        ctx.now() - stageStart < timeoutMs / 2
+      ) {
+        retries++;
         i--;
       }
     }
