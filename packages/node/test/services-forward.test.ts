@@ -113,7 +113,7 @@ describe('services: forwarding through a relay', () => {
         o?.signal?.addEventListener('abort', () => reject(new PeerUnreachableError('t'))),
       );
     const reply = await svc[0].request(t.identity.peerId, 'whoami', enc('slow'), {
-      timeoutMs: 4000,
+      timeoutMs: 8000,
     });
     expect(dec(reply)).toContain('slow for');
     expect(seen).toHaveLength(1);

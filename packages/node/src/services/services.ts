@@ -128,21 +128,28 @@ class ServicesImpl implements Services {
     this.counters.requests++;
     try {
       let conn: Connection | undefined;
+      // With relays as the fallback, a dial that hangs (a peer behind a NAT) must not eat the
+      // whole time budget: it gets at most directDialTimeoutMs and half the budget. (A timer we
+      // hold, not AbortSignal.timeout: a combined signal of that one could be collected early.)
+      const dialLimit = new AbortController();
+      const dialTimer =
+        options.relay === false
+          ? undefined
+          : setTimeout(
+              () => dialLimit.abort(new TimeoutError('direct dial took too long')),
+              Math.min(this.o.directDialTimeoutMs, timeoutMs / 2),
+            );
+      dialTimer?.unref();
       try {
-        // With relays as the fallback, a dial that hangs (a peer behind a NAT) must not eat the
-        // whole time budget: it gets at most directDialTimeoutMs and half the budget.
-        const dialSignal =
-          options.relay === false
-            ? signal
-            : combineSignals(
-                signal,
-                AbortSignal.timeout(Math.min(this.o.directDialTimeoutMs, timeoutMs / 2)),
-              );
-        conn = await this.c.connections.dial(peer, { signal: dialSignal });
+        conn = await this.c.connections.dial(peer, {
+          signal: combineSignals(signal, dialLimit.signal),
+        });
       } catch (err) {
         if (signal.aborted) throw abortReason(signal);
         if (options.relay === false)
           throw new PeerUnreachableError(peer.toString(), { cause: err });
+      } finally {
+        clearTimeout(dialTimer);
       }
       if (conn !== undefined) {
         const res = await this.exchange(conn, service, data, timeoutMs, signal);
