@@ -166,7 +166,14 @@ export function buildParts(
   );
   const maxMessageBytes = opt<number>(cfg, 'node', 'max_message_bytes');
   const services = createServices(
-    { connections: routed, peerReporter: dpeers, logger: c.logger, peerIdFromBytes },
+    {
+      connections: routed,
+      peerReporter: dpeers,
+      logger: c.logger,
+      peerIdFromBytes,
+      identity: c.identity,
+      clock: c.clock,
+    },
     { requestTimeoutMs: opt<number>(cfg, 'node', 'request_timeout_ms'), maxMessageBytes },
   );
   const d = <T extends number | boolean>(k: string): T => opt<T>(cfg, 'dht', k);

@@ -103,6 +103,28 @@ describe('createNode over @detr/transport and @detr/dht', () => {
     await expect(b.connect(a.addresses()[0]!)).rejects.toBeInstanceOf(PeerUnreachableError);
   }, 60_000);
 
+  it('a request with no direct route is forwarded through a mutual peer, signed by the requester', async () => {
+    const a = member();
+    const r = member();
+    // t listens nowhere (a peer behind a NAT): it can only dial out, so a has no route to it.
+    const t = member({ config: { ...fast, transport: { ...fast.transport, listen: [] } } });
+    for (const n of [a, r, t]) await n.start();
+    const seen: Array<{ from: string; via: string | undefined }> = [];
+    t.handle('echo', (x, ctx) => {
+      seen.push({ from: ctx.from.toString(), via: ctx.via?.toString() });
+      return x;
+    });
+    await a.connect(r.addresses()[0]!);
+    await t.connect(r.addresses()[0]!);
+    expect(dec(await a.request(t.peerId, 'echo', enc('via r'), { timeoutMs: 20_000 }))).toBe(
+      'via r',
+    );
+    expect(seen).toEqual([{ from: a.peerId.toString(), via: r.peerId.toString() }]);
+    await expect(
+      a.request(t.peerId, 'echo', enc('x'), { relay: false, timeoutMs: 5_000 }),
+    ).rejects.toBeInstanceOf(PeerUnreachableError);
+  }, 60_000);
+
   it('join bundles round-trip', () => {
     const { network: n, token } = decodeJoin(encodeJoin(network, 'abc'));
     expect(n.id).toBe(network.id);
