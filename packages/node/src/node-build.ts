@@ -190,6 +190,7 @@ export function buildParts(
       dialer: cm,
       store: c.store,
       reporter: dhtReporter,
+      bans: dpeers,
       clock: c.clock,
       logger: c.logger,
       advertise: () => cm.addresses().filter((a) => a.transport !== 'webrtc'),

@@ -19,6 +19,7 @@ import {
   createStreamNetwork,
   namespaceOf,
   type Dht,
+  type DhtBanList,
   type DhtInit,
   type DhtPeerSource,
   type StreamDialer,
@@ -73,6 +74,8 @@ export function createNodeDht(
     dialer: StreamDialer;
     store: Store;
     reporter: PeerReporter;
+    /** Banned peers are not asked, not added to the routing table and not answered (dpeers). */
+    bans?: DhtBanList;
     clock: Clock;
     logger?: Logger;
     /** Addresses advertised to other DHT nodes (our listen addresses). */
@@ -94,6 +97,7 @@ export function createNodeDht(
       network,
       store: c.store,
       reporter: c.reporter,
+      ...(c.bans !== undefined ? { bans: c.bans } : {}),
       peerSource: c.peerSource,
       clock: c.clock,
       logger: c.logger ?? noopLogger,
