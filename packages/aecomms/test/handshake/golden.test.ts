@@ -65,6 +65,11 @@ async function transcript(provider: CryptoProvider): Promise<{ c2s: string[]; s2
   ]);
   for (const f of ri.session.seal([Buffer.from('hello '), Buffer.from('bob')])) client.write(f);
   for (const f of rr.session.seal(Buffer.from('hi alice'))) server.write(f);
+  // Until both transport frames went through the relay (bounded: a loaded machine may take more
+  // than a few ms; the length checks below catch a missing frame).
+  for (let i = 0; i < 200 && (c2s.length < 3 || s2c.length < 2); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await new Promise((r) => setTimeout(r, 20));
   client.destroy();
   server.destroy();
