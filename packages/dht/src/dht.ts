@@ -1,7 +1,13 @@
 // createDht: the public object around the parts `wire` builds: lifecycle (start, stop with the
 // presence withdrawal), the record API (put, get, delete, held records), presence, lookups and
 // events.
-import { combineSignals, NotStartedError, sleep, type AbortOptions } from '@detr/interface';
+import {
+  combineSignals,
+  NotStartedError,
+  sleep,
+  type AbortOptions,
+  shutdownController,
+} from '@detr/interface';
 import { resolveConfig, type DhtInit } from './config.js';
 import { hex, ID_BYTES } from './keys.js';
 import { findClosest, findRecord } from './operations.js';
@@ -43,7 +49,7 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
   const { ctx, replicator, maintenance, server } = wire(components, cfg);
   const { clock } = ctx;
   const self = ctx.self;
-  let shutdown = new AbortController();
+  let shutdown = shutdownController();
   let starting: Promise<void> | undefined;
 
   const live = (options?: AbortOptions): AbortSignal => {
@@ -65,7 +71,7 @@ export function createDht(components: DhtComponents, init: DhtInit): Dht {
       if (ctx.running) return;
       starting ??= (async () => {
         await ctx.records.load(ctx.rules);
-        shutdown = new AbortController();
+        shutdown = shutdownController();
         ctx.running = true;
         ctx.table.setActive(true);
         components.network.setHandler((inbound) => server.handle(inbound));

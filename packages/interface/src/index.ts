@@ -12,7 +12,7 @@ export {
   throwIfAborted,
 } from './errors.js';
 export type { AbortOptions, Startable } from './lifecycle.js';
-export { isStartable, combineSignals } from './lifecycle.js';
+export { isStartable, combineSignals, shutdownController } from './lifecycle.js';
 export type { Clock, ManualClock, Timer } from './clock.js';
 export { systemClock, createManualClock, sleep } from './clock.js';
 export type { Rng } from './rng.js';

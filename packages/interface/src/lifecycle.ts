@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Options accepted by every asynchronous public method.
  */
@@ -37,4 +39,21 @@ export function combineSignals(...signals: Array<AbortSignal | undefined>): Abor
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
   if (present.length === 1) return present[0] as AbortSignal;
   return AbortSignal.any(present);
+}
+
+/**
+ * An AbortController for an owner's shutdown: its signal takes any number of listeners without a
+ * MaxListenersExceededWarning, since every concurrent operation of the owner listens to it (each
+ * removes its listener when it ends).
+ *
+ * @example
+ * ```ts
+ * this.shutdown = shutdownController()
+ * await lookup({ signal: combineSignals(options.signal, this.shutdown.signal) })
+ * ```
+ */
+export function shutdownController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -2,7 +2,14 @@
 // circuit transports, the relay service, reservations at relays, and the relay → direct upgrade.
 // The single entry point a node wires (see the README's "Wiring into a node").
 import type { AbortOptions, Connection, Timer } from '@detr/interface';
-import { noopLogger, noopPeerReporter, parseAddress, systemClock, withPeer } from '@detr/interface';
+import {
+  noopLogger,
+  noopPeerReporter,
+  parseAddress,
+  systemClock,
+  withPeer,
+  shutdownController,
+} from '@detr/interface';
 import { AUTONAT_PROTOCOL, createAutoNatServer } from './autonat.js';
 import { parseIceServers } from './ice/config.js';
 import { stopHandler } from './relay/client.js';
@@ -49,7 +56,7 @@ export function createNat(components: NatComponents, init: NatInit = {}): Nat {
   const autonatIntervalMs = init.autonatIntervalMs ?? 300_000;
   const timers: Timer[] = [];
   let running = false;
-  const shutdown = new AbortController();
+  const shutdown = shutdownController();
   let mux: MuxFactory;
   if (components.mux !== undefined) mux = components.mux;
   else if (components.registry !== undefined) {

@@ -1,17 +1,5 @@
 // Small helpers shared by the multiplexer, the QUIC connection and the connection manager.
-import { setMaxListeners } from 'node:events';
 import { AbortError } from '@detr/interface';
-
-/**
- * An AbortController whose signal takes any number of listeners without a MaxListeners warning:
- * for a shutdown signal that every concurrent handshake or close listens to (each removes its
- * listener when it ends).
- */
-export function unlimitedAbortController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
 
 /** True for a promise or promise-like (from any realm). */
 export function isThenable(x: unknown): x is PromiseLike<unknown> {

@@ -3,7 +3,14 @@
 // table is empty; then a lookup of our own id and a refresh of every bucket. Afterwards a
 // periodic tick sweeps expired records, re-replicates, refreshes idle buckets, and saves the
 // routing table.
-import { AbortError, sleep, type Address, type PeerId, type Timer } from '@detr/interface';
+import {
+  AbortError,
+  sleep,
+  type Address,
+  type PeerId,
+  type Timer,
+  shutdownController,
+} from '@detr/interface';
 import { PeerInfo } from '@detr/protocol';
 import type { Namespace, Store } from '@detr/stored';
 import { TOUCHED_SLOTS, type Ctx } from '../context.js';
@@ -35,7 +42,7 @@ export class Maintenance {
   readonly #store: Store;
   readonly #ns: Namespace<Uint8Array>;
   readonly #prefix: Uint8Array;
-  #shutdown = new AbortController();
+  #shutdown = shutdownController();
   #tickTimer: Timer | undefined;
   #bootstrapping: Promise<void> | undefined;
   #dirty = false;
@@ -61,7 +68,7 @@ export class Maintenance {
   }
 
   start(): void {
-    this.#shutdown = new AbortController();
+    this.#shutdown = shutdownController();
     this.#saved.clear();
     try {
       for (const e of this.#ns.scan({ prefix: this.#prefix })) {

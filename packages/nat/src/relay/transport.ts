@@ -22,6 +22,7 @@ import {
   parseAddress,
   systemClock,
   withPeer,
+  shutdownController,
 } from '@detr/interface';
 import { peerIdFromString } from '@detr/aecomms';
 import { openCircuit, reserveSlot, type InboundCircuit, type RelayReservation } from './client.js';
@@ -87,7 +88,7 @@ export function createCircuitTransport(
   const log = (components.logger ?? noopLogger).child({ component: 'nat:circuit' });
   const dialTimeoutMs = init.dialTimeoutMs ?? 20_000;
   const renewAt = init.renewAt ?? 0.75;
-  const shutdown = new AbortController();
+  const shutdown = shutdownController();
   const connections = new Set<Connection>();
   const listeners = new Map<
     string,

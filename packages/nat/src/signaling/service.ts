@@ -8,6 +8,7 @@ import {
   noopPeerReporter,
   ProtocolViolationError,
   systemClock,
+  shutdownController,
 } from '@detr/interface';
 import { peerIdFromBytes } from '@detr/aecomms';
 import { MessageType } from '@detr/protocol';
@@ -88,7 +89,7 @@ export function createSignaling(
   const dhtWaiting = new Map<string, (e: SignalEnvelope) => void>();
   let pollTimer: Timer | undefined;
   let polling = false;
-  let pollAbort = new AbortController();
+  let pollAbort = shutdownController();
 
   const violation = (peer: PeerId, stream: Stream, why: string): void => {
     stats.violations++;
@@ -297,7 +298,7 @@ export function createSignaling(
     start() {
       if (running) return;
       running = true;
-      if (pollAbort.signal.aborted) pollAbort = new AbortController();
+      if (pollAbort.signal.aborted) pollAbort = shutdownController();
       schedulePoll();
     },
     stop() {

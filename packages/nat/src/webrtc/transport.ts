@@ -11,6 +11,7 @@ import {
   parseAddress,
   systemClock,
   withPeer,
+  shutdownController,
 } from '@detr/interface';
 import { HandshakeError, peerIdFromString } from '@detr/aecomms';
 import { NoSignalingRouteError } from '../errors.js';
@@ -86,7 +87,7 @@ export function createWebRTCTransport(
   // The runtime stays up while the transport is open: node-datachannel's cleanup() runs once,
   // when the last transport (and session) closes.
   retainWebRTC();
-  const shutdown = new AbortController();
+  const shutdown = shutdownController();
   const connections = new Set<Connection>();
   const profiles = new Map<string, { profile: NatProfile; at: number }>();
   const inboundByPeer = new Map<string, number>();

@@ -2,7 +2,6 @@
 // and peer carries MsgData frames; acknowledged messages get per-peer sequence numbers, are kept in
 // a persisted outbox (outbox.ts) until the receiver's MsgAck, and are sent again on every reconnect
 // and every `retransmitIntervalMs`. The receiving side is inbound.ts.
-import { setMaxListeners } from 'node:events';
 import {
   AbortError,
   ClosedError,
@@ -18,6 +17,7 @@ import {
   type PeerReporter,
   type Stream,
   type Timer,
+  shutdownController,
 } from '@detr/interface';
 import { MessageType, MsgData, Qos } from '@detr/protocol';
 import type { Namespace } from '@detr/stored';
@@ -54,7 +54,7 @@ class MessagingImpl implements Messaging, Receiver {
   private readonly peers = new Map<string, PeerId>();
   private outbox: Namespace<Uint8Array> | undefined;
   private timer: Timer | undefined;
-  private shutdown = new AbortController();
+  private shutdown = shutdownController();
   private running = false;
   private offConnect: (() => void) | undefined;
   readonly counters: MessagingStats = {
@@ -90,9 +90,8 @@ class MessagingImpl implements Messaging, Receiver {
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
     this.running = true;
-    this.shutdown = new AbortController();
+    this.shutdown = shutdownController();
     // Every in-flight call listens on it (through AbortSignal.any): no listener limit.
-    setMaxListeners(0, this.shutdown.signal);
     this.c.connections.handle(MSG_PROTOCOL, (stream, conn) => receive(this, stream, conn));
     this.offConnect = this.c.connections.on('connection:open', (conn) => {
       const st = this.out.get(conn.remotePeer.toString());

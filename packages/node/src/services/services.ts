@@ -1,7 +1,6 @@
 // Services: `handle(service, handler)` and `request(peer, service, data)` over /detr/svc/1, one
 // stream per request; with no direct route, through a relay (forward.ts). This module is the
 // caller's side and the composition; server.ts serves, exchange.ts runs one exchange.
-import { setMaxListeners } from 'node:events';
 import {
   AbortError,
   ClosedError,
@@ -14,6 +13,7 @@ import {
   type Logger,
   type PeerId,
   type PeerReporter,
+  shutdownController,
 } from '@detr/interface';
 import { ServiceResponse, ServiceStatus } from '@detr/protocol';
 import { MessageTooLargeError, PeerUnreachableError, RemoteProtocolError } from '../errors.js';
@@ -40,7 +40,7 @@ class ServicesImpl implements Services {
   private readonly reporter: PeerReporter;
   private readonly o: ServicesOptions;
   private readonly server: ServiceServer;
-  private shutdown = new AbortController();
+  private shutdown = shutdownController();
   private running = false;
   private readonly counters: ServicesStats = {
     requests: 0,
@@ -75,9 +75,8 @@ class ServicesImpl implements Services {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.shutdown = new AbortController();
+    this.shutdown = shutdownController();
     // Every in-flight call listens on it (through AbortSignal.any): no listener limit.
-    setMaxListeners(0, this.shutdown.signal);
     this.c.connections.handle(SVC_PROTOCOL, (s, conn) => this.server.onInbound(s, conn));
   }
 

@@ -26,10 +26,11 @@ import {
   noopConnectionTracker,
   noopLogger,
   systemClock,
+  shutdownController,
 } from '@detr/interface';
 import { UnsupportedAddressError } from '../errors.js';
 import type { MutableStreamRegistry } from '../registry.js';
-import { raceSignal, unlimitedAbortController } from '../util.js';
+import { raceSignal } from '../util.js';
 import { backoffDelay, resolveBackoff, type BackoffSettings } from './backoff.js';
 import {
   NoAddressError,
@@ -71,7 +72,7 @@ class Manager implements ConnectionManager {
   private listeners: Listener[] = [];
   private readonly subscribers = new Map<string, Set<(c: Connection) => void>>();
   private running = false;
-  private shutdown = new AbortController();
+  private shutdown = shutdownController();
 
   constructor(components: ConnectionManagerComponents, init: ConnectionManagerInit) {
     if (components.transports.length === 0) throw new TypeError('at least one transport is needed');
@@ -92,7 +93,7 @@ class Manager implements ConnectionManager {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.shutdown = new AbortController();
+    this.shutdown = shutdownController();
     try {
       for (const address of this.listenOn) {
         const transport = this.transports.find((t) => t.name === address.transport);
@@ -119,7 +120,7 @@ class Manager implements ConnectionManager {
     // One deadline for every graceful close: one listener per connection on its signal (so no
     // MaxListeners warning past 10), and a timer of the clock, which keeps the process alive
     // until the closes are done (AbortSignal.timeout's timer does not).
-    const deadline = unlimitedAbortController();
+    const deadline = shutdownController();
     const timer = this.clock.setTimeout(
       () => deadline.abort(new TimeoutError('The connection manager stop timed out')),
       this.closeTimeoutMs,

@@ -10,7 +10,7 @@ import type {
   Listener,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
 import {
   resolveTransport,
   type ResolvedComponents,
@@ -22,7 +22,6 @@ import { expectedPeerOf } from '../dial-util.js';
 import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
 import { createDuplexPair } from './duplex-pair.js';
-import { unlimitedAbortController } from '../util.js';
 
 type Accept = (socket: Duplex, remote: Address) => void;
 
@@ -76,7 +75,7 @@ class MemoryTransport implements Transport {
    * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
    * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
    */
-  private readonly shutdown = unlimitedAbortController();
+  private readonly shutdown = shutdownController();
 
   constructor(components: MemoryTransportComponents, init: TransportInit) {
     ({ c: this.c, o: this.o } = resolveTransport(components, init));

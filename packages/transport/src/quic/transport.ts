@@ -13,7 +13,7 @@ import type {
   PeerId,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
 import { MessageType, SUPPORTED_VERSIONS, decodeMessage } from '@detr/protocol';
 import {
   resolveTransport,
@@ -37,7 +37,6 @@ import { QuicConnection } from './connection.js';
 import { encodeHello, verifyHello } from './hello.js';
 import { libp2pPrivateKey, remoteHostPort, remoteKeyFromMultiaddr } from './keys.js';
 import { readHeaderFrame } from './native-frames.js';
-import { unlimitedAbortController } from '../util.js';
 
 /** Options of the QUIC transport. */
 export interface QuicTransportInit extends TransportInit {
@@ -75,7 +74,7 @@ class QuicTransport implements Transport {
    * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
    * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
    */
-  private readonly shutdown = unlimitedAbortController();
+  private readonly shutdown = shutdownController();
   private readonly hello: Uint8Array;
 
   constructor(components: TransportComponents, init: QuicTransportInit) {

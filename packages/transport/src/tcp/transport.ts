@@ -9,7 +9,7 @@ import type {
   Listener,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
 import {
   resolveTransport,
   type ResolvedComponents,
@@ -20,7 +20,6 @@ import {
 import { bounded, expectedPeerOf, ipAddressText } from '../dial-util.js';
 import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
-import { unlimitedAbortController } from '../util.js';
 
 class TcpTransport implements Transport {
   readonly name = 'tcp';
@@ -33,7 +32,7 @@ class TcpTransport implements Transport {
    * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
    * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
    */
-  private readonly shutdown = unlimitedAbortController();
+  private readonly shutdown = shutdownController();
 
   constructor(components: TransportComponents, init: TransportInit) {
     ({ c: this.c, o: this.o } = resolveTransport(components, init));
