@@ -18,9 +18,9 @@
 // known-answer tests): libsodium's Ed25519 verification also rejects small-order public keys and
 // R values and non-canonical encodings (OpenSSL accepts some of those); a secret key lives in a
 // Buffer of the JS heap here, inside an OpenSSL object with node:crypto.
-import { randomBytes, scrypt as nodeScrypt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { NodeAead } from './node.js';
+import { NodeAead, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
   isAllZero,
@@ -28,7 +28,6 @@ import {
   type CryptoProvider,
   type Ed25519KeyPair,
   type Ed25519PublicKey,
-  type ScryptParams,
   type X25519KeyPair,
 } from './provider.js';
 
@@ -383,21 +382,8 @@ function makeProvider(s: Sodium): CryptoProvider {
       assertBytes(key, 32, 'a ChaCha20-Poly1305 key');
       return new SodiumAead(s, key);
     },
-    scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
-      const { N, r, p, dkLen } = params;
-      return new Promise((resolve, reject) => {
-        nodeScrypt(
-          password,
-          salt,
-          dkLen,
-          { N, r, p, maxmem: 128 * N * r * p + 1024 * 1024 },
-          (err, key) => {
-            if (err !== null) reject(err);
-            else resolve(new Uint8Array(key));
-          },
-        );
-      });
-    },
+    // Key files only (not a hot path): node:crypto's scrypt.
+    scrypt: (password, salt, params) => nodeCryptoProvider.scrypt(password, salt, params),
   };
 }
 
