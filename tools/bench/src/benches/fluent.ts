@@ -148,10 +148,11 @@ export function inboundAccept(
   const floodStart = process.hrtime.bigint();
   const dropNs = pass(floodPerPeer);
   // The buckets refill at 1,000 msg/s per peer on the real clock: on a loaded machine the passes
-  // take long enough for some refill, which the flood pass may legitimately spend.
+  // take long enough for some refill, which the flood pass may legitimately spend. The clock
+  // ticks in whole ms, so each bucket may see up to 2 ms more than hrtime measured.
   const elapsedSec =
     Number(process.hrtime.bigint() - floodStart) / 1e9 + (acceptNs * 1000 * peers) / 1e9;
-  const refill = Math.ceil(peers * 1000 * elapsedSec);
+  const refill = peers * (Math.ceil(1000 * elapsedSec) + 2);
   const { dropped } = inbound.stats();
   if (dropped < peers * floodPerPeer - refill || penalties === 0) {
     throw new Error('the flood pass was not limited');
