@@ -10,7 +10,7 @@ import type {
   Listener,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController } from '@detr/interface';
 import {
   resolveTransport,
   type ResolvedComponents,
@@ -18,8 +18,8 @@ import {
   type TransportComponents,
   type TransportInit,
 } from '../components.js';
-import { expectedPeerOf } from '../dial-util.js';
-import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
+import { beginDial } from '../dial-util.js';
+import { DialFailedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
 import { createDuplexPair } from './duplex-pair.js';
 
@@ -87,21 +87,22 @@ class MemoryTransport implements Transport {
   }
 
   async dial(address: Address, options: DialOptions = {}): Promise<Connection> {
-    if (this.shutdown.signal.aborted) throw new ClosedError('The memory transport is closed');
-    if (!this.canDial(address)) throw new UnsupportedAddressError(address.toString(), 'memory');
-    throwIfAborted(options.signal);
-    const expectedPeer = expectedPeerOf(address, options.expectedPeer);
-    if (!this.c.gate.allowDial(address, expectedPeer)) throw new GateRefusedError('dial');
+    const { expectedPeer, signal } = beginDial(
+      {
+        label: 'memory',
+        kind: 'memory',
+        shutdown: this.shutdown.signal,
+        gate: this.c.gate,
+        canDial: (a) => this.canDial(a),
+      },
+      address,
+      options,
+    );
     const accept = this.hub.listeners.get(address.host);
     if (accept === undefined) throw new DialFailedError(address.toString());
     const [mine, theirs] = createDuplexPair();
     this.track(mine);
     accept(theirs, parseAddress(`/memory/dialer-${randomBytes(4).toString('hex')}`));
-    const signal = AbortSignal.any(
-      options.signal === undefined
-        ? [this.shutdown.signal]
-        : [options.signal, this.shutdown.signal],
-    );
     const conn = await upgrade(mine, this.c, this.o, {
       direction: 'outbound',
       remoteAddress: parseAddress(`/memory/${address.host}`),

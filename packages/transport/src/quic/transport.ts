@@ -13,7 +13,7 @@ import type {
   PeerId,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController } from '@detr/interface';
 import { MessageType, SUPPORTED_VERSIONS, decodeMessage } from '@detr/protocol';
 import {
   resolveTransport,
@@ -22,8 +22,8 @@ import {
   type TransportComponents,
   type TransportInit,
 } from '../components.js';
-import { bounded, expectedPeerOf, ipAddressText } from '../dial-util.js';
-import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
+import { beginDial, bounded, canDialIp, ipAddressText } from '../dial-util.js';
+import { DialFailedError, UnsupportedAddressError } from '../errors.js';
 import { connectionId } from '../upgrade.js';
 import {
   loadQuinnBinding,
@@ -112,25 +112,20 @@ class QuicTransport implements Transport {
   }
 
   canDial(address: Address): boolean {
-    return (
-      address.transport === 'quic' &&
-      address.relay === undefined &&
-      address.port !== 0 &&
-      address.host !== '0.0.0.0' &&
-      address.host !== '::'
-    );
+    return canDialIp(address, 'quic');
   }
 
   async dial(address: Address, options: DialOptions = {}): Promise<Connection> {
-    if (this.shutdown.signal.aborted) throw new ClosedError('The QUIC transport is closed');
-    if (!this.canDial(address)) throw new UnsupportedAddressError(address.toString(), 'quic');
-    throwIfAborted(options.signal);
-    const expectedPeer = expectedPeerOf(address, options.expectedPeer);
-    if (!this.c.gate.allowDial(address, expectedPeer)) throw new GateRefusedError('dial');
-    const signal = AbortSignal.any(
-      options.signal === undefined
-        ? [this.shutdown.signal]
-        : [options.signal, this.shutdown.signal],
+    const { expectedPeer, signal } = beginDial(
+      {
+        label: 'QUIC',
+        kind: 'quic',
+        shutdown: this.shutdown.signal,
+        gate: this.c.gate,
+        canDial: (a) => this.canDial(a),
+      },
+      address,
+      options,
     );
     const limits = { signal, clock: this.c.clock, timeoutMs: this.o.handshakeTimeoutMs };
     const client = this.client(address.family === 6 ? 6 : 4);

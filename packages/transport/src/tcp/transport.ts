@@ -9,7 +9,7 @@ import type {
   Listener,
   Transport,
 } from '@detr/interface';
-import { ClosedError, parseAddress, shutdownController, throwIfAborted } from '@detr/interface';
+import { ClosedError, parseAddress, shutdownController } from '@detr/interface';
 import {
   resolveTransport,
   type ResolvedComponents,
@@ -17,8 +17,8 @@ import {
   type TransportComponents,
   type TransportInit,
 } from '../components.js';
-import { bounded, expectedPeerOf, ipAddressText } from '../dial-util.js';
-import { DialFailedError, GateRefusedError, UnsupportedAddressError } from '../errors.js';
+import { beginDial, bounded, canDialIp, ipAddressText } from '../dial-util.js';
+import { DialFailedError, UnsupportedAddressError } from '../errors.js';
 import { upgrade } from '../upgrade.js';
 
 class TcpTransport implements Transport {
@@ -39,25 +39,20 @@ class TcpTransport implements Transport {
   }
 
   canDial(address: Address): boolean {
-    return (
-      address.transport === 'tcp' &&
-      address.relay === undefined &&
-      address.port !== 0 &&
-      address.host !== '0.0.0.0' &&
-      address.host !== '::'
-    );
+    return canDialIp(address, 'tcp');
   }
 
   async dial(address: Address, options: DialOptions = {}): Promise<Connection> {
-    if (this.shutdown.signal.aborted) throw new ClosedError('The TCP transport is closed');
-    if (!this.canDial(address)) throw new UnsupportedAddressError(address.toString(), 'tcp');
-    throwIfAborted(options.signal);
-    const expectedPeer = expectedPeerOf(address, options.expectedPeer);
-    if (!this.c.gate.allowDial(address, expectedPeer)) throw new GateRefusedError('dial');
-    const signal = AbortSignal.any(
-      options.signal === undefined
-        ? [this.shutdown.signal]
-        : [options.signal, this.shutdown.signal],
+    const { expectedPeer, signal } = beginDial(
+      {
+        label: 'TCP',
+        kind: 'tcp',
+        shutdown: this.shutdown.signal,
+        gate: this.c.gate,
+        canDial: (a) => this.canDial(a),
+      },
+      address,
+      options,
     );
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
     this.track(socket);
