@@ -4,10 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { HandshakeError, performHandshake } from '@detr/aecomms';
-import type { Address, Direction, PeerId } from '@detr/interface';
+import type { Address, ConnectionHandler, Direction, PeerId } from '@detr/interface';
 import type { ResolvedComponents, ResolvedInit } from './components.js';
 import { bounded } from './dial-util.js';
 import { MuxConnection } from './mux/connection.js';
+import type { OpenSet } from './open-set.js';
 import { createNoisePipe } from './secure/noise-pipe.js';
 
 export interface UpgradeOptions {
@@ -123,4 +124,36 @@ export async function upgrade(
     }
   }
   return conn;
+}
+
+/**
+ * The inbound path of a socket transport (TCP, memory): refused after close or by the gate
+ * (destroyed), else held in `open` while the handshake runs; a connection that comes out of it is
+ * held too and handed to `onConnection`, a failure only logged (and penalized by `upgrade`).
+ */
+export function upgradeInbound(
+  socket: Duplex,
+  remote: Address,
+  transport: string,
+  t: { c: ResolvedComponents; o: ResolvedInit; shutdown: AbortSignal; open: OpenSet },
+  onConnection: ConnectionHandler,
+): void {
+  if (t.shutdown.aborted || !t.c.gate.allowInbound(remote)) {
+    socket.destroy();
+    return;
+  }
+  t.open.track(socket);
+  upgrade(socket, t.c, t.o, {
+    direction: 'inbound',
+    remoteAddress: remote,
+    transport,
+    signal: t.shutdown,
+  }).then(
+    (conn) => {
+      t.open.adopt(conn);
+      onConnection(conn);
+    },
+    (err: unknown) =>
+      t.c.logger.debug({ err, remote: remote.toString() }, 'inbound handshake failed'),
+  );
 }

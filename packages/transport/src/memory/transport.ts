@@ -20,7 +20,8 @@ import {
 } from '../components.js';
 import { beginDial } from '../dial-util.js';
 import { DialFailedError, UnsupportedAddressError } from '../errors.js';
-import { upgrade } from '../upgrade.js';
+import { OpenSet } from '../open-set.js';
+import { upgrade, upgradeInbound } from '../upgrade.js';
 import { createDuplexPair } from './duplex-pair.js';
 
 type Accept = (socket: Duplex, remote: Address) => void;
@@ -69,8 +70,7 @@ class MemoryTransport implements Transport {
   private readonly o: ResolvedInit;
   private readonly hub: Hub;
   private readonly own = new Set<string>();
-  private readonly sockets = new Set<Duplex>();
-  private readonly connections = new Set<Connection>();
+  private readonly open = new OpenSet();
   /**
    * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
    * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
@@ -101,7 +101,7 @@ class MemoryTransport implements Transport {
     const accept = this.hub.listeners.get(address.host);
     if (accept === undefined) throw new DialFailedError(address.toString());
     const [mine, theirs] = createDuplexPair();
-    this.track(mine);
+    this.open.track(mine);
     accept(theirs, parseAddress(`/memory/dialer-${randomBytes(4).toString('hex')}`));
     const conn = await upgrade(mine, this.c, this.o, {
       direction: 'outbound',
@@ -110,7 +110,7 @@ class MemoryTransport implements Transport {
       expectedPeer,
       signal,
     });
-    this.adopt(conn);
+    this.open.adopt(conn);
     return conn;
   }
 
@@ -125,7 +125,15 @@ class MemoryTransport implements Transport {
     if (this.hub.listeners.has(name)) {
       return Promise.reject(new RangeError(`/memory/${name} is already listening`));
     }
-    this.hub.listeners.set(name, (socket, remote) => this.inbound(socket, remote, onConnection));
+    this.hub.listeners.set(name, (socket, remote) =>
+      upgradeInbound(
+        socket,
+        remote,
+        'memory',
+        { c: this.c, o: this.o, shutdown: this.shutdown.signal, open: this.open },
+        onConnection,
+      ),
+    );
     this.own.add(name);
     const bound = parseAddress(`/memory/${name}`);
     return Promise.resolve({
@@ -140,44 +148,13 @@ class MemoryTransport implements Transport {
   close(): Promise<void> {
     this.shutdown.abort();
     for (const name of [...this.own]) this.unlisten(name);
-    for (const conn of this.connections) conn.abort(new ClosedError('The memory transport closed'));
-    for (const socket of this.sockets) socket.destroy();
+    this.open.closeAll(new ClosedError('The memory transport closed'));
     return Promise.resolve();
   }
 
   private unlisten(name: string): void {
     if (!this.own.delete(name)) return;
     this.hub.listeners.delete(name);
-  }
-
-  private inbound(socket: Duplex, remote: Address, onConnection: ConnectionHandler): void {
-    if (this.shutdown.signal.aborted || !this.c.gate.allowInbound(remote)) {
-      socket.destroy();
-      return;
-    }
-    this.track(socket);
-    upgrade(socket, this.c, this.o, {
-      direction: 'inbound',
-      remoteAddress: remote,
-      transport: 'memory',
-      signal: this.shutdown.signal,
-    }).then(
-      (conn) => {
-        this.adopt(conn);
-        onConnection(conn);
-      },
-      (err: unknown) => this.c.logger.debug({ err }, 'inbound handshake failed'),
-    );
-  }
-
-  private track(socket: Duplex): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-  }
-
-  private adopt(conn: Connection): void {
-    this.connections.add(conn);
-    conn.onClose(() => this.connections.delete(conn));
   }
 }
 

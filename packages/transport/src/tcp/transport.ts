@@ -19,15 +19,15 @@ import {
 } from '../components.js';
 import { beginDial, bounded, canDialIp, ipAddressText } from '../dial-util.js';
 import { DialFailedError, UnsupportedAddressError } from '../errors.js';
-import { upgrade } from '../upgrade.js';
+import { OpenSet } from '../open-set.js';
+import { upgrade, upgradeInbound } from '../upgrade.js';
 
 class TcpTransport implements Transport {
   readonly name = 'tcp';
   private readonly c: ResolvedComponents;
   private readonly o: ResolvedInit;
   private readonly servers = new Set<Server>();
-  private readonly sockets = new Set<Socket>();
-  private readonly connections = new Set<Connection>();
+  private readonly open = new OpenSet();
   /**
    * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
    * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
@@ -55,7 +55,7 @@ class TcpTransport implements Transport {
       options,
     );
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
-    this.track(socket);
+    this.open.track(socket);
     const connected = new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', (err) =>
@@ -79,7 +79,7 @@ class TcpTransport implements Transport {
       expectedPeer,
       signal,
     });
-    this.adopt(conn);
+    this.open.adopt(conn);
     return conn;
   }
 
@@ -115,8 +115,7 @@ class TcpTransport implements Transport {
 
   async close(): Promise<void> {
     this.shutdown.abort();
-    for (const conn of this.connections) conn.abort(new ClosedError('The TCP transport closed'));
-    for (const socket of this.sockets) socket.destroy();
+    this.open.closeAll(new ClosedError('The TCP transport closed'));
     const servers = [...this.servers];
     this.servers.clear();
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -133,35 +132,14 @@ class TcpTransport implements Transport {
       socket.destroy();
       return;
     }
-    if (this.shutdown.signal.aborted || !this.c.gate.allowInbound(remote)) {
-      socket.destroy();
-      return;
-    }
-    this.track(socket);
     socket.setNoDelay(true);
-    upgrade(socket, this.c, this.o, {
-      direction: 'inbound',
-      remoteAddress: remote,
-      transport: 'tcp',
-      signal: this.shutdown.signal,
-    }).then(
-      (conn) => {
-        this.adopt(conn);
-        onConnection(conn);
-      },
-      (err: unknown) =>
-        this.c.logger.debug({ err, remote: remote.toString() }, 'inbound handshake failed'),
+    upgradeInbound(
+      socket,
+      remote,
+      'tcp',
+      { c: this.c, o: this.o, shutdown: this.shutdown.signal, open: this.open },
+      onConnection,
     );
-  }
-
-  private track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-  }
-
-  private adopt(conn: Connection): void {
-    this.connections.add(conn);
-    conn.onClose(() => this.connections.delete(conn));
   }
 }
 
