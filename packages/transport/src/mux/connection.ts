@@ -15,7 +15,6 @@ import type {
   RemoteInfo,
   Stream,
   StreamRegistry,
-  Timer,
 } from '@detr/interface';
 import {
   AbortError,
@@ -29,10 +28,10 @@ import type { MessageInitByType } from '@detr/protocol';
 import { MessageType, MuxErrorCode, encodeDataHeader, encodeFrame } from '@detr/protocol';
 import type { MessagePipe, PipeHandlers } from '../pipe.js';
 import { checkProtocolName } from '../protocol-name.js';
-import { InboundFrames } from './inbound.js';
-import { Keepalive } from './keepalive.js';
+import { Deadlines, type DeadlineOwner } from './deadlines.js';
+import { InboundFrames, remoteError } from './inbound.js';
 import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
-import { Outbox, type MuxCounters } from './outbox.js';
+import { Outbox, type MuxCounters, type OutboxOwner } from './outbox.js';
 import { MuxStream, type StreamOwner } from './stream.js';
 import { isThenable } from '../util.js';
 
@@ -62,8 +61,9 @@ const MAX_DATA_HEADER_BYTES = 24;
 const GROW_WITHIN_MS = 10;
 /** Readable/writable high-water mark of each stream. */
 const STREAM_HWM = 64 * 1024;
+const EMPTY_STREAMS: ReadonlyMap<number, MuxStream> = new Map();
 
-export class MuxConnection implements Connection, StreamOwner {
+export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, OutboxOwner {
   readonly id: string;
   readonly remote: RemoteInfo;
   readonly remotePeer: RemoteInfo['peer'];
@@ -72,7 +72,8 @@ export class MuxConnection implements Connection, StreamOwner {
   readonly transport: string;
   status: ConnectionStatus = 'open';
   readonly log: Logger;
-  readonly open = new Map<number, MuxStream>();
+  /** Open streams by id; created with the first stream (an idle connection holds no Map). */
+  private byId: Map<number, MuxStream> | undefined;
   bytesReceived = 0;
   /** Highest id the remote opened so far. */
   lastRemoteId = 0;
@@ -81,30 +82,29 @@ export class MuxConnection implements Connection, StreamOwner {
   private readonly settings: MuxSettings;
   private readonly version: number;
   private readonly outbox: Outbox;
-  private readonly keepalive: Keepalive;
+  private readonly timers: Deadlines;
   private readonly inbound: InboundFrames;
   private readonly maxData: number;
   /** Next id we open (odd when we dialed, even when we accepted). */
   private nextLocalId: number;
-  private readonly counts = { outBidi: 0, outUni: 0, inBidi: 0, inUni: 0 };
+  private outBidi = 0;
+  private outUni = 0;
+  private inBidi = 0;
+  private inUni = 0;
   private streamsOpened = 0;
   /** Receive-window growth of all open streams beyond their initial windows. */
   private windowGrowth = 0;
   private idleTimeoutMs: number;
-  private idleTimer: Timer | undefined;
   /** We sent a GoAway: no new inbound stream. */
   private goAwaySent = false;
   /** The remote sent a GoAway: we open no new stream. */
   private goAwayReceived = false;
   private closing: Promise<void> | undefined;
-  private closeWaiters: Array<() => void> = [];
-  private readonly closeListeners: Array<(err?: Error) => void> = [];
+  private closeWaiters: Array<() => void> | undefined;
+  private closeListeners: Array<(err?: Error) => void> | undefined;
   private closeError: Error | undefined;
-  /** Resolves on the first frame from the remote: it accepted the connection. */
   /** A frame arrived from the remote (it accepted the connection). */
   private heard = false;
-  /** A dialer's first ping, until it heard from the listener. */
-  private firstPing: Timer | undefined;
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> | undefined;
 
   constructor(components: MuxComponents, info: MuxConnectionInfo, settings: MuxSettings) {
@@ -122,21 +122,16 @@ export class MuxConnection implements Connection, StreamOwner {
     this.nextLocalId = info.direction === 'outbound' ? 1 : 2;
     this.maxData = components.pipe.maxMessageBytes - MAX_DATA_HEADER_BYTES;
     this.outbox = new Outbox(
+      this,
       components.pipe,
       settings.sendBufferBytes,
       settings.maxControlBufferBytes,
-      () =>
-        this.fail(
-          new ProtocolViolationError('The remote does not read: too many control frames queued'),
-          'rate-limit',
-        ),
     );
-    this.keepalive = new Keepalive(
+    this.timers = new Deadlines(
+      this,
       components.clock,
       settings.keepaliveIntervalMs,
       settings.keepaliveTimeoutMs,
-      (nonce) => this.control(MessageType.MuxPing, { nonce }),
-      () => this.fail(new TimeoutError('Keepalive: the remote did not answer in time'), 'timeout'),
     );
     this.inbound = new InboundFrames(this, info.version, components.pipe.maxMessageBytes);
   }
@@ -146,26 +141,24 @@ export class MuxConnection implements Connection, StreamOwner {
     return this.outbox.counters;
   }
 
+  /** Open streams by id (empty before the first stream). */
+  get open(): ReadonlyMap<number, MuxStream> {
+    return this.byId ?? EMPTY_STREAMS;
+  }
+
   /** Starts reading, keepalive and the idle timer. */
   start(): void {
     this.c.pipe.start(new PipeEvents(this, this.inbound, this.outbox));
     // The listener pings at once: its first frame tells the dialer it was accepted. The dialer
     // pings once it heard from the listener, in one write with its answer and its first stream
     // (or after a keepalive interval if it hears nothing).
-    if (this.direction === 'inbound' || this.heard) this.keepalive.start();
+    if (this.direction === 'inbound' || this.heard) this.timers.pingNow();
     else {
-      this.firstPing = this.c.clock.setTimeout(
-        () => this.startKeepalive(),
+      this.timers.pingAfter(
         Math.max(1, this.settings.keepaliveIntervalMs || this.settings.keepaliveTimeoutMs),
       );
     }
     this.armIdle();
-  }
-
-  private startKeepalive(): void {
-    this.firstPing?.cancel();
-    this.firstPing = undefined;
-    if (this.status !== 'closed') this.keepalive.start();
   }
 
   /**
@@ -191,7 +184,7 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   streams(): readonly Stream[] {
-    return [...this.open.values()];
+    return this.byId === undefined ? [] : [...this.byId.values()];
   }
 
   stats(): ConnectionStats {
@@ -199,7 +192,7 @@ export class MuxConnection implements Connection, StreamOwner {
       bytesSent: this.outbox.bytesSent,
       bytesReceived: this.bytesReceived,
       streamsOpened: this.streamsOpened,
-      rttMs: this.keepalive.rttMs,
+      rttMs: this.timers.rttMs,
     };
   }
 
@@ -208,8 +201,7 @@ export class MuxConnection implements Connection, StreamOwner {
       throw new RangeError('timeoutMs must be a finite number >= 0');
     }
     this.idleTimeoutMs = timeoutMs;
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
+    this.timers.busy();
     this.armIdle();
   }
 
@@ -225,7 +217,7 @@ export class MuxConnection implements Connection, StreamOwner {
 
   onClose(listener: (err?: Error) => void): void {
     if (this.status !== 'closed') {
-      this.closeListeners.push(listener);
+      (this.closeListeners ??= []).push(listener);
       return;
     }
     const err = this.closeError;
@@ -257,7 +249,7 @@ export class MuxConnection implements Connection, StreamOwner {
     const now = performance.now();
     const s = this.settings;
     if (
-      now - stream.lastGrantAt < Math.max(2 * (this.keepalive.rttMs ?? 0), GROW_WITHIN_MS) &&
+      now - stream.lastGrantAt < Math.max(2 * (this.timers.rttMs ?? 0), GROW_WITHIN_MS) &&
       stream.window < s.maxStreamWindowBytes &&
       this.windowGrowth + stream.window <= s.maxConnectionWindowBytes
     ) {
@@ -275,15 +267,19 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   destroyed(stream: MuxStream): void {
-    if (this.open.get(stream.id) !== stream) return;
-    this.open.delete(stream.id);
+    const byId = this.byId;
+    if (byId === undefined || byId.get(stream.id) !== stream) return;
+    byId.delete(stream.id);
     this.windowGrowth -= stream.window - this.settings.streamWindowBytes;
-    const key = `${this.isLocalId(stream.id) ? 'out' : 'in'}${stream.unidirectional ? 'Uni' : 'Bidi'}`;
-    this.counts[key as keyof typeof this.counts]--;
+    if (this.isLocalId(stream.id)) {
+      if (stream.unidirectional) this.outUni--;
+      else this.outBidi--;
+    } else if (stream.unidirectional) this.inUni--;
+    else this.inBidi--;
     if (!(stream.sendDone && stream.recvDone) && !stream.resetByRemote) {
       this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_CANCEL);
     }
-    if (this.open.size > 0) return;
+    if (byId.size > 0) return;
     this.armIdle();
     this.releaseCloseWaiters();
     if (this.goAwayReceived && this.status === 'open') void this.close();
@@ -310,11 +306,11 @@ export class MuxConnection implements Connection, StreamOwner {
     this.outbox.counters.framesReceived++;
     if (!this.heard) {
       this.heard = true;
-      if (this.firstPing !== undefined) {
+      if (this.direction === 'outbound') {
         // A dialer hearing the listener first: what it queues now (the pong, its first ping)
         // waits for what the woken dial() caller queues (a stream open, data).
         this.outbox.deferNextFlush();
-        this.startKeepalive();
+        this.timers.pingNow();
       }
       const waiters = this.readyWaiters;
       this.readyWaiters = undefined;
@@ -325,8 +321,8 @@ export class MuxConnection implements Connection, StreamOwner {
   /** Takes a stream the remote opened (its id already checked): refuse it, or run its handler. */
   acceptStream(id: number, protocol: string, uni: boolean, remoteWindow: number): void {
     const full = uni
-      ? this.counts.inUni >= this.settings.maxUnidirectionalStreams
-      : this.counts.inBidi >= this.settings.maxBidirectionalStreams;
+      ? this.inUni >= this.settings.maxUnidirectionalStreams
+      : this.inBidi >= this.settings.maxBidirectionalStreams;
     if (this.goAwaySent || this.status !== 'open' || full) {
       this.sendReset(id, MuxErrorCode.MUX_ERROR_REFUSED);
       return;
@@ -347,7 +343,8 @@ export class MuxConnection implements Connection, StreamOwner {
       window,
       STREAM_HWM,
     );
-    this.counts[uni ? 'inUni' : 'inBidi']++;
+    if (uni) this.inUni++;
+    else this.inBidi++;
     if (window > BASE_WINDOW_BYTES) {
       // The opener assumes the base window until we say more.
       this.control(MessageType.MuxWindowUpdate, {
@@ -380,12 +377,35 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   onPong(nonce: Uint8Array): void {
-    this.keepalive.pong(nonce);
+    this.timers.pong(nonce);
   }
 
   onGoAway(): void {
     this.goAwayReceived = true;
     if (this.open.size === 0) void this.close();
+  }
+
+  // ---- DeadlineOwner, OutboxOwner -----------------------------------------------------------
+
+  sendPing(nonce: Uint8Array): void {
+    this.control(MessageType.MuxPing, { nonce });
+  }
+
+  keepaliveTimedOut(): void {
+    this.fail(new TimeoutError('Keepalive: the remote did not answer in time'), 'timeout');
+  }
+
+  idleTimedOut(): void {
+    if (this.open.size > 0 || this.status !== 'open') return;
+    this.log.debug('idle timeout');
+    this.closing ??= this.drainAndClose(undefined, MuxErrorCode.MUX_ERROR_IDLE_TIMEOUT);
+  }
+
+  controlOverflow(): void {
+    this.fail(
+      new ProtocolViolationError('The remote does not read: too many control frames queued'),
+      'rate-limit',
+    );
   }
 
   /** Closes the connection because the remote broke the protocol, and reports it. */
@@ -434,10 +454,7 @@ export class MuxConnection implements Connection, StreamOwner {
     const limit = uni
       ? this.settings.maxUnidirectionalStreams
       : this.settings.maxBidirectionalStreams;
-    if (
-      (uni ? this.counts.outUni : this.counts.outBidi) >= limit ||
-      this.nextLocalId > 0xffff_ffff
-    ) {
+    if ((uni ? this.outUni : this.outBidi) >= limit || this.nextLocalId > 0xffff_ffff) {
       throw new StreamLimitError(limit);
     }
     const id = this.nextLocalId;
@@ -459,7 +476,8 @@ export class MuxConnection implements Connection, StreamOwner {
       window,
       STREAM_HWM,
     );
-    this.counts[uni ? 'outUni' : 'outBidi']++;
+    if (uni) this.outUni++;
+    else this.outBidi++;
     this.track(stream);
     return stream;
   }
@@ -482,16 +500,15 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   private track(stream: MuxStream): void {
-    this.open.set(stream.id, stream);
+    (this.byId ??= new Map()).set(stream.id, stream);
     this.streamsOpened++;
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
+    this.timers.busy();
   }
 
   private handlerFailed(stream: MuxStream, err: unknown): void {
     this.log.debug({ err, protocol: stream.protocol }, 'stream handler failed');
     if (stream.destroyed) return;
-    if (this.open.get(stream.id) === stream && !(stream.sendDone && stream.recvDone)) {
+    if (this.byId?.get(stream.id) === stream && !(stream.sendDone && stream.recvDone)) {
       this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_INTERNAL);
       stream.resetByRemote = true; // the reset is sent: no second one
     }
@@ -499,14 +516,8 @@ export class MuxConnection implements Connection, StreamOwner {
   }
 
   private armIdle(): void {
-    if (this.idleTimer !== undefined || this.idleTimeoutMs === 0) return;
     if (this.status !== 'open' || this.open.size > 0) return;
-    this.idleTimer = this.c.clock.setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.open.size > 0 || this.status !== 'open') return;
-      this.log.debug('idle timeout');
-      this.closing ??= this.drainAndClose(undefined, MuxErrorCode.MUX_ERROR_IDLE_TIMEOUT);
-    }, this.idleTimeoutMs);
+    this.timers.idle(this.idleTimeoutMs);
   }
 
   private async drainAndClose(signal: AbortSignal | undefined, code: MuxErrorCode): Promise<void> {
@@ -520,7 +531,7 @@ export class MuxConnection implements Connection, StreamOwner {
           : undefined;
       const onAbort = (): void => this.releaseCloseWaiters();
       signal?.addEventListener('abort', onAbort, { once: true });
-      await new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+      await new Promise<void>((resolve) => (this.closeWaiters ??= []).push(resolve));
       timeout?.cancel();
       signal?.removeEventListener('abort', onAbort);
     }
@@ -530,7 +541,8 @@ export class MuxConnection implements Connection, StreamOwner {
 
   private releaseCloseWaiters(): void {
     const waiters = this.closeWaiters;
-    this.closeWaiters = [];
+    if (waiters === undefined) return;
+    this.closeWaiters = undefined;
     for (const w of waiters) w();
   }
 
@@ -539,7 +551,11 @@ export class MuxConnection implements Connection, StreamOwner {
     // After a GoAway the remote's end is the expected end of a graceful close (streams still
     // open then fail with ClosedError); without one it is an abrupt close.
     if (this.goAwayReceived) this.finish(undefined, false);
-    else this.finish(new ClosedError('The remote closed the connection'), false);
+    else
+      this.finish(
+        remoteError(() => new ClosedError('The remote closed the connection')),
+        false,
+      );
   }
 
   /** Ends everything: streams error with `err` (or close cleanly), timers stop, the pipe closes. */
@@ -551,22 +567,24 @@ export class MuxConnection implements Connection, StreamOwner {
     const waiters = this.readyWaiters;
     this.readyWaiters = undefined;
     for (const w of waiters ?? []) w.reject(err ?? new ClosedError('The connection closed'));
-    this.idleTimer?.cancel();
-    this.idleTimer = undefined;
-    this.keepalive.stop();
-    this.firstPing?.cancel();
-    this.firstPing = undefined;
-    const streamErr = err ?? new ClosedError('The connection closed');
-    for (const s of [...this.open.values()]) {
-      s.resetByRemote = true;
-      s.destroy(streamErr);
+    this.timers.stop();
+    const byId = this.byId;
+    let streamErr = err;
+    if (byId !== undefined && byId.size > 0) {
+      streamErr ??= new ClosedError('The connection closed');
+      for (const s of [...byId.values()]) {
+        s.resetByRemote = true;
+        s.destroy(streamErr);
+      }
+      byId.clear();
     }
-    this.open.clear();
     this.outbox.close(streamErr);
     this.releaseCloseWaiters();
     if (destroyPipe) this.c.pipe.destroy();
     else this.c.pipe.end();
-    for (const l of this.closeListeners.splice(0)) {
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    for (const l of listeners ?? []) {
       try {
         l(err);
       } catch (e) {

@@ -39,6 +39,27 @@ export const MUX_TYPES: readonly number[] = Object.freeze([
 const COPY_BELOW_BYTES = 16 * 1024;
 const MAX_CREDIT = 0xffff_ffff;
 
+/**
+ * Makes an error that reports what the remote did (a reset, its end of the connection) without a
+ * stack trace: its stack would only show this frame handler, and capturing it, then formatting
+ * it (a stream's destroy() reads `err.stack`), costs more than the rest of a stream's teardown.
+ */
+export function remoteError<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function resetError(code: MuxErrorCode, protocol: string): Error {
+  if (code === MuxErrorCode.MUX_ERROR_UNKNOWN_PROTOCOL) return new UnknownProtocolError(protocol);
+  if (code === MuxErrorCode.MUX_ERROR_REFUSED) return new StreamRefusedError();
+  return new StreamResetError(`The remote reset the stream (code ${code})`);
+}
+
 export class InboundFrames {
   private readonly conn: MuxConnection;
   private readonly decoder: CheckedDecoder;
@@ -170,12 +191,7 @@ export class InboundFrames {
     const s = this.stream(m.streamId, 'Reset');
     if (s === undefined) return;
     s.resetByRemote = true;
-    let err: Error;
-    if (m.code === MuxErrorCode.MUX_ERROR_UNKNOWN_PROTOCOL)
-      err = new UnknownProtocolError(s.protocol);
-    else if (m.code === MuxErrorCode.MUX_ERROR_REFUSED) err = new StreamRefusedError();
-    else err = new StreamResetError(`The remote reset the stream (code ${m.code})`);
-    s.destroy(err);
+    s.destroy(remoteError(() => resetError(m.code, s.protocol)));
   }
 
   private window(id: number, credit: number): void {

@@ -2,7 +2,14 @@
 // few messages as fit (each message is one AEAD seal in the Noise pipe) and handed to the pipe in
 // one write (one socket write). Writers wait while too much is queued; control frames the remote
 // makes us queue while it does not read are capped.
+import { ClosedError } from '@detr/interface';
 import type { MessagePipe } from '../pipe.js';
+
+/** What the outbox calls on its connection. */
+export interface OutboxOwner {
+  /** The remote made us queue more control frames than allowed. */
+  controlOverflow(): void;
+}
 
 interface OutFrame {
   a: Uint8Array;
@@ -39,11 +46,10 @@ export class Outbox {
   private writers: Array<(err?: Error | null) => void> = [];
 
   constructor(
+    private readonly owner: OutboxOwner,
     private readonly pipe: MessagePipe,
     private readonly sendBufferBytes: number,
     private readonly maxControlBytes: number,
-    /** Called when the remote made us queue more control frames than allowed. */
-    private readonly onControlOverflow: () => void,
   ) {}
 
   /** Queues a frame given as a header and a payload that is never copied. */
@@ -56,7 +62,7 @@ export class Outbox {
     if (this.closed) return false;
     this.controlBytes += frame.length;
     if (this.controlBytes > this.maxControlBytes) {
-      this.onControlOverflow();
+      this.owner.controlOverflow();
       return false;
     }
     this.push({ a: frame, b: undefined, len: frame.length });
@@ -89,14 +95,16 @@ export class Outbox {
     this.flush();
   }
 
-  /** Stops everything; waiting writers get `err`. */
-  close(err: Error): void {
+  /** Stops everything; waiting writers get `err` (a ClosedError when none is given). */
+  close(err: Error | undefined): void {
     this.closed = true;
     this.out = [];
     this.outBytes = 0;
     const writers = this.writers;
+    if (writers.length === 0) return;
     this.writers = [];
-    for (const cb of writers) cb(err);
+    const e = err ?? new ClosedError('The connection closed');
+    for (const cb of writers) cb(e);
   }
 
   private push(f: OutFrame): void {
