@@ -17,10 +17,29 @@ import {
   type TransportComponents,
   type TransportInit,
 } from '../components.js';
-import { beginDial, bounded, canDialIp, ipAddressText } from '../dial-util.js';
+import { beginDial, canDialIp, ipAddressText } from '../dial-util.js';
 import { DialFailedError, UnsupportedAddressError } from '../errors.js';
 import { OpenSet } from '../open-set.js';
 import { upgrade, upgradeInbound } from '../upgrade.js';
+
+/** Remembers an error a socket emits before it connected (listeners removed on connect or stop). */
+class ConnectWatch {
+  error: Error | undefined;
+  private readonly onError = (err: Error): void => {
+    this.error ??= err;
+  };
+  private readonly onConnect = (): void => this.stop();
+
+  constructor(private readonly socket: Socket) {
+    socket.on('error', this.onError);
+    socket.once('connect', this.onConnect);
+  }
+
+  stop(): void {
+    this.socket.off('error', this.onError);
+    this.socket.off('connect', this.onConnect);
+  }
+}
 
 class TcpTransport implements Transport {
   readonly name = 'tcp';
@@ -56,29 +75,26 @@ class TcpTransport implements Transport {
     );
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
     this.open.track(socket);
-    const connected = new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', (err) =>
-        reject(new DialFailedError(address.toString(), { cause: err })),
-      );
-    });
+    // The handshake starts at once (its time limit covers the TCP connect too): its first message
+    // waits in the socket and leaves the moment the connection is up, with no turn of the event
+    // loop in between. A socket error before that is a failure to connect, not to handshake.
+    const failedToConnect = new ConnectWatch(socket);
+    let conn: Connection;
     try {
-      await bounded(
-        connected,
-        { signal, clock: this.c.clock, timeoutMs: this.o.handshakeTimeoutMs, what: 'TCP connect' },
-        () => {},
-      );
+      conn = await upgrade(socket, this.c, this.o, {
+        direction: 'outbound',
+        remoteAddress: address,
+        transport: 'tcp',
+        expectedPeer,
+        signal,
+      });
     } catch (err) {
-      socket.destroy();
+      const cause = failedToConnect.error;
+      if (cause !== undefined) throw new DialFailedError(address.toString(), { cause });
       throw err;
+    } finally {
+      failedToConnect.stop();
     }
-    const conn = await upgrade(socket, this.c, this.o, {
-      direction: 'outbound',
-      remoteAddress: address,
-      transport: 'tcp',
-      expectedPeer,
-      signal,
-    });
     this.open.adopt(conn);
     return conn;
   }
