@@ -164,6 +164,67 @@ function checkOptions(o: HandshakeOptions): void {
   if (!Number.isFinite(t) || t <= 0) throw new RangeError('timeoutMs must be > 0');
 }
 
+/** Our encoded payload and what it was encoded from, for the next handshake of the same key. */
+interface EncodedPayload {
+  token: SignedEnvelope | undefined;
+  versions: readonly number[];
+  features: readonly string[];
+  bytes: Uint8Array;
+}
+
+/** The last payload encoded for each static key (transports send the same one every time). */
+const payloads = new WeakMap<NoiseStaticKey, EncodedPayload>();
+/** The hex form of each network id seen (one string for every connection of a network). */
+const networkIdTexts = new WeakMap<Uint8Array, string>();
+const NO_FEATURES: readonly string[] = Object.freeze([]);
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Our handshake payload, encoded (a RangeError for a field over its schema limit). Reused while
+ * the static key, token (the same object), versions and features stay the same.
+ */
+function ownPayload(o: HandshakeOptions, staticKey: NoiseStaticKey): Uint8Array {
+  const versions = o.versions ?? SUPPORTED_VERSIONS;
+  const features = o.features ?? NO_FEATURES;
+  const last = payloads.get(staticKey);
+  if (
+    last !== undefined &&
+    last.token === o.token &&
+    sameList(last.versions, versions) &&
+    sameList(last.features, features)
+  ) {
+    return last.bytes;
+  }
+  const bytes = HandshakePayload.encode({
+    identityKey: o.identity.publicKey,
+    identitySig: staticKey.identitySig,
+    ...(o.token !== undefined ? { token: o.token } : {}),
+    versions: versions.slice(),
+    features: features.slice(),
+  });
+  payloads.set(staticKey, {
+    token: o.token,
+    versions: Object.freeze(versions.slice()),
+    features: Object.freeze(features.slice()),
+    bytes,
+  });
+  return bytes;
+}
+
+function networkIdText(id: Uint8Array): string {
+  let text = networkIdTexts.get(id);
+  if (text === undefined) {
+    text = Buffer.from(id).toString('hex');
+    networkIdTexts.set(id, text);
+  }
+  return text;
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -258,7 +319,9 @@ async function checkAuthenticated(
       throw new HandshakeError('version', { cause: err, peer });
     throw err;
   }
-  return { peer, version, features: Object.freeze(payload.features.slice()), token };
+  const features =
+    payload.features.length === 0 ? NO_FEATURES : Object.freeze(payload.features.slice());
+  return { peer, version, features, token };
 }
 
 /**
@@ -298,13 +361,7 @@ export async function performHandshake(
   const maxBytes = options.maxHandshakeMessageBytes ?? DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES;
   // Encoded up front: a local misconfiguration (a field over its schema limit) is a RangeError
   // before the stream is touched.
-  const ownPayload = HandshakePayload.encode({
-    identityKey: options.identity.publicKey,
-    identitySig: staticKey.identitySig,
-    ...(options.token !== undefined ? { token: options.token } : {}),
-    versions: (options.versions ?? SUPPORTED_VERSIONS).slice(),
-    features: (options.features ?? []).slice(),
-  });
+  const payloadBytes = ownPayload(options, staticKey);
   const reader = new HandshakeReader(stream, maxBytes);
   let failure: Error | undefined;
   const fail = (err: Error): void => {
@@ -351,12 +408,12 @@ export async function performHandshake(
         guard,
       );
       guard();
-      send(noise.writeMessage(ownPayload));
+      send(noise.writeMessage(payloadBytes));
     } else {
       const m1 = await reader.read();
       if (m1.length !== E_BYTES) throw new HandshakeError('malformed');
       noise.readMessage(m1);
-      send(noise.writeMessage(ownPayload));
+      send(noise.writeMessage(payloadBytes));
       const m3 = await reader.read();
       const p3 = noise.readMessage(m3);
       checked = await checkRemote(
@@ -380,7 +437,7 @@ export async function performHandshake(
       peer: checked.peer,
       protocolVersion: checked.version,
       features: checked.features,
-      networkId: Buffer.from(options.network.networkId).toString('hex'),
+      networkId: networkIdText(options.network.networkId),
       token: checked.token,
       staticKey: Uint8Array.from(noise.remoteStaticKey as Uint8Array),
     });
