@@ -1,9 +1,10 @@
-// What a mux connection waits for without I/O, on ONE clock timer per connection: the next
-// keepalive ping, the answer to the last one, and the idle timeout. A deadline only ever moves the
-// timer earlier; one that moved later or went away (a pong arrived, a stream opened) is simply
-// found not due when the timer fires, and the timer is armed again for the earliest deadline left.
-// So an idle connection holds one timer, re-armed about once per keepalive interval, and opening
-// or closing streams never touches it.
+// What a mux connection waits for without I/O: the next keepalive ping, the answer to the last
+// one, and the idle timeout. Every connection on one clock shares ONE clock timer (a min-heap of
+// wake-ups, {@link DeadlineQueue}); a connection holds one heap entry, not a timer. A deadline
+// only ever moves its wake-up earlier; one that moved later or went away (a pong arrived, a stream
+// opened) is simply found not due when the wake-up comes, and the connection asks for the
+// earliest deadline left. So an idle connection is woken about once per keepalive interval, and
+// opening or closing streams never touches a timer.
 //
 // Keepalive: one MuxPing at a time, each answered by a MuxPong carrying its nonce; the time
 // between them is the round trip. Pings leave every `intervalMs` (from the previous ping, once it
@@ -21,6 +22,100 @@ export interface DeadlineOwner {
   idleTimedOut(): void;
 }
 
+interface WakeUp {
+  at: number;
+  d: Deadlines;
+}
+
+/** The wake-ups of all connections on one clock, on one clock timer (a min-heap by time). */
+class DeadlineQueue {
+  private readonly heap: WakeUp[] = [];
+  private timer: Timer | undefined;
+  private timerAt = Infinity;
+  private running = false;
+  private readonly fire = (): void => this.run();
+
+  constructor(private readonly clock: Clock) {}
+
+  add(at: number, d: Deadlines): void {
+    const heap = this.heap;
+    const entry: WakeUp = { at, d };
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if ((heap[p] as WakeUp).at <= at) break;
+      heap[i] = heap[p] as WakeUp;
+      i = p;
+    }
+    heap[i] = entry;
+    if (!this.running && at < this.timerAt) this.arm(at);
+  }
+
+  private arm(at: number): void {
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
+  }
+
+  private pop(): WakeUp {
+    const heap = this.heap;
+    const top = heap[0] as WakeUp;
+    const last = heap.pop() as WakeUp;
+    const n = heap.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && (heap[r] as WakeUp).at < (heap[l] as WakeUp).at ? r : l;
+      if ((heap[c] as WakeUp).at >= last.at) break;
+      heap[i] = heap[c] as WakeUp;
+      i = c;
+    }
+    heap[i] = last;
+    return top;
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const heap = this.heap;
+    const now = this.clock.now();
+    this.running = true;
+    try {
+      // Bounded: what the wake-ups add lies in the future (every deadline is at least 1 ms away).
+      for (let budget = heap.length; budget > 0 && heap.length > 0; budget--) {
+        if ((heap[0] as WakeUp).at > now) break;
+        const { at, d } = this.pop();
+        d.wake(at, now);
+      }
+    } finally {
+      this.running = false;
+      if (heap.length > 0) this.arm((heap[0] as WakeUp).at);
+    }
+  }
+}
+
+const queues = new WeakMap<Clock, DeadlineQueue>();
+
+function queueOf(clock: Clock): DeadlineQueue {
+  let q = queues.get(clock);
+  if (q === undefined) {
+    q = new DeadlineQueue(clock);
+    queues.set(clock, q);
+  }
+  return q;
+}
+
+/** Stands in for the connection once stopped, so a stale heap entry does not retain it. */
+const STOPPED: DeadlineOwner = {
+  sendPing() {},
+  keepaliveTimedOut() {},
+  idleTimedOut() {},
+};
+
 export class Deadlines {
   /** Round trip of the last answered ping, in ms. */
   rttMs: number | undefined;
@@ -31,18 +126,19 @@ export class Deadlines {
   private nextPingAt = Infinity;
   private pongBy = Infinity;
   private idleAt = Infinity;
-  private timer: Timer | undefined;
-  private timerAt = Infinity;
+  /** The wake-up asked of the queue (Infinity: none); older entries in the heap are stale. */
+  private wakeAt = Infinity;
   private stopped = false;
-  /** {@link run} bound once, on the first arm. */
-  private fire: (() => void) | undefined;
+  private readonly queue: DeadlineQueue;
 
   constructor(
-    private readonly owner: DeadlineOwner,
+    private owner: DeadlineOwner,
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.queue = queueOf(clock);
+  }
 
   /**
    * Pings now, even with keepalive disabled: the round trip is known early, and its arrival tells
@@ -86,8 +182,8 @@ export class Deadlines {
 
   stop(): void {
     this.stopped = true;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.wakeAt = Infinity;
+    this.owner = STOPPED;
   }
 
   private ping(now: number): void {
@@ -103,22 +199,20 @@ export class Deadlines {
   }
 
   private arm(at: number): void {
-    if (this.stopped || at === Infinity) return;
-    if (this.timer !== undefined && this.timerAt <= at) return;
-    this.timer?.cancel();
-    this.timerAt = at;
-    this.fire ??= this.run.bind(this);
-    this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
+    if (this.stopped || at === Infinity || this.wakeAt <= at) return;
+    this.wakeAt = at;
+    this.queue.add(at, this);
   }
 
-  private run(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
+  /** @internal A wake-up asked for `at` came (`now`): a stale one (moved earlier) is ignored. */
+  wake(at: number, now: number): void {
+    if (at !== this.wakeAt) return;
+    this.wakeAt = Infinity;
     if (this.stopped) return;
-    const now = this.clock.now();
     if (this.pongBy <= now) {
+      const owner = this.owner;
       this.stop();
-      this.owner.keepaliveTimedOut();
+      owner.keepaliveTimedOut();
       return;
     }
     if (this.nextPingAt <= now) {

@@ -40,7 +40,27 @@ describe('mux deadlines (one timer per connection)', () => {
     expect(clock.pending()).toBe(1);
     expect(o.timeouts).toBe(0);
     d.stop();
+    clock.advance(10_000);
+    expect(o.pings).toHaveLength(3);
     expect(clock.pending()).toBe(0);
+  });
+
+  it('connections on one clock share one clock timer, each woken at its own time', () => {
+    const clock = createManualClock();
+    const owners = [owner(), owner(), owner()];
+    const ds = owners.map((o, i) => new Deadlines(o, clock, 1000 * (i + 1), 60_000));
+    for (const d of ds) d.pingNow();
+    owners.forEach((o, i) => ds[i]!.pong(o.pings[0]!));
+    expect(clock.pending()).toBe(1);
+    clock.advance(1000);
+    expect(owners.map((o) => o.pings.length)).toEqual([2, 1, 1]);
+    owners.forEach((o, i) => ds[i]!.pong(o.pings.at(-1)!));
+    clock.advance(1000);
+    expect(owners.map((o) => o.pings.length)).toEqual([3, 2, 1]);
+    clock.advance(1000);
+    expect(owners.map((o) => o.pings.length)).toEqual([3, 2, 2]);
+    expect(clock.pending()).toBe(1);
+    for (const d of ds) d.stop();
   });
 
   it('times out a ping unanswered for the timeout, and sends no second ping meanwhile', () => {
@@ -81,7 +101,6 @@ describe('mux deadlines (one timer per connection)', () => {
     d.pong(o.pings[0]!);
     clock.advance(60_000);
     expect(o.pings).toHaveLength(1);
-    expect(clock.pending()).toBe(0);
   });
 
   it('idle fires after its timeout unless busy first; 0 never fires', () => {
