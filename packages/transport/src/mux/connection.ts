@@ -63,7 +63,9 @@ const GROW_WITHIN_MS = 10;
 const STREAM_HWM = 64 * 1024;
 const EMPTY_STREAMS: ReadonlyMap<number, MuxStream> = new Map();
 
-export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, OutboxOwner {
+export class MuxConnection
+  implements Connection, StreamOwner, DeadlineOwner, OutboxOwner, PipeHandlers
+{
   readonly id: string;
   readonly remote: RemoteInfo;
   readonly remotePeer: RemoteInfo['peer'];
@@ -71,7 +73,7 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
   readonly direction: Direction;
   readonly transport: string;
   status: ConnectionStatus = 'open';
-  readonly log: Logger;
+  private logger: Logger | undefined;
   /** Open streams by id; created with the first stream (an idle connection holds no Map). */
   private byId: Map<number, MuxStream> | undefined;
   bytesReceived = 0;
@@ -118,7 +120,6 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
     this.version = info.version;
     this.settings = settings;
     this.idleTimeoutMs = settings.idleTimeoutMs;
-    this.log = components.logger.child({ conn: info.id });
     this.nextLocalId = info.direction === 'outbound' ? 1 : 2;
     this.maxData = components.pipe.maxMessageBytes - MAX_DATA_HEADER_BYTES;
     this.outbox = new Outbox(
@@ -141,6 +142,11 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
     return this.outbox.counters;
   }
 
+  /** This connection's logger (a child logger made on first use). */
+  get log(): Logger {
+    return (this.logger ??= this.c.logger.child({ conn: this.id }));
+  }
+
   /** Open streams by id (empty before the first stream). */
   get open(): ReadonlyMap<number, MuxStream> {
     return this.byId ?? EMPTY_STREAMS;
@@ -148,7 +154,7 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
 
   /** Starts reading, keepalive and the idle timer. */
   start(): void {
-    this.c.pipe.start(new PipeEvents(this, this.inbound, this.outbox));
+    this.c.pipe.start(this);
     // The listener pings at once: its first frame tells the dialer it was accepted. The dialer
     // pings once it heard from the listener, in one write with its answer and its first stream
     // (or after a keepalive interval if it hears nothing).
@@ -303,7 +309,7 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
 
   /** Counts a frame received (for the test counters). */
   frameReceived(): void {
-    this.outbox.counters.framesReceived++;
+    this.outbox.framesReceived++;
     if (!this.heard) {
       this.heard = true;
       if (this.direction === 'outbound') {
@@ -385,7 +391,23 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
     if (this.open.size === 0) void this.close();
   }
 
-  // ---- DeadlineOwner, OutboxOwner -----------------------------------------------------------
+  // ---- PipeHandlers, DeadlineOwner, OutboxOwner ---------------------------------------------
+
+  onMessage(plaintext: Uint8Array): void {
+    this.inbound.push(plaintext);
+  }
+
+  onDrain(): void {
+    this.outbox.drained();
+  }
+
+  onEnd(): void {
+    this.onRemoteEnd();
+  }
+
+  onError(err: Error, penalty?: PenaltyReason): void {
+    this.fail(err, penalty);
+  }
 
   sendPing(nonce: Uint8Array): void {
     this.control(MessageType.MuxPing, { nonce });
@@ -591,30 +613,5 @@ export class MuxConnection implements Connection, StreamOwner, DeadlineOwner, Ou
         this.log.warn({ err: e }, 'close listener threw');
       }
     }
-  }
-}
-
-/** The pipe's events, delivered to a connection (one object per connection, no closures). */
-class PipeEvents implements PipeHandlers {
-  constructor(
-    private readonly conn: MuxConnection,
-    private readonly inbound: InboundFrames,
-    private readonly outbox: Outbox,
-  ) {}
-
-  onMessage(plaintext: Uint8Array): void {
-    this.inbound.push(plaintext);
-  }
-
-  onDrain(): void {
-    this.outbox.drained();
-  }
-
-  onEnd(): void {
-    this.conn.onRemoteEnd();
-  }
-
-  onError(err: Error, penalty?: PenaltyReason): void {
-    this.conn.fail(err, penalty);
   }
 }

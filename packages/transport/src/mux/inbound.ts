@@ -16,7 +16,7 @@ import {
   decodeMessage,
   decodeMuxData,
 } from '@detr/protocol';
-import { CheckedDecoder } from '../frames.js';
+import { CheckedDecoder, type FrameRules } from '../frames.js';
 import type { MuxConnection } from './connection.js';
 import { BASE_WINDOW_BYTES } from './options.js';
 
@@ -60,17 +60,31 @@ function resetError(code: MuxErrorCode, protocol: string): Error {
   return new StreamResetError(`The remote reset the stream (code ${code})`);
 }
 
+/** Frame rules by version and size limit: one object for every connection alike. */
+const rulesByKey = new Map<string, FrameRules>();
+
+function frameRules(version: number, maxMessageBytes: number): FrameRules {
+  const key = `${version}:${maxMessageBytes}`;
+  let rules = rulesByKey.get(key);
+  if (rules === undefined) {
+    if (rulesByKey.size >= 64) rulesByKey.clear();
+    rules = Object.freeze({
+      maxFrameBytes: Math.max(16, maxMessageBytes),
+      versions: Object.freeze([version]),
+      types: MUX_TYPES,
+    });
+    rulesByKey.set(key, rules);
+  }
+  return rules;
+}
+
 export class InboundFrames {
   private readonly conn: MuxConnection;
   private readonly decoder: CheckedDecoder;
 
   constructor(conn: MuxConnection, version: number, maxMessageBytes: number) {
     this.conn = conn;
-    this.decoder = new CheckedDecoder({
-      maxFrameBytes: Math.max(16, maxMessageBytes),
-      versions: [version],
-      types: MUX_TYPES,
-    });
+    this.decoder = new CheckedDecoder(frameRules(version, maxMessageBytes));
   }
 
   /** Handles one decrypted message. Never throws. */

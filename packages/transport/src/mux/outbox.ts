@@ -28,12 +28,10 @@ export interface MuxCounters {
 }
 
 export class Outbox {
-  readonly counters: MuxCounters = {
-    messagesSent: 0,
-    pipeWrites: 0,
-    framesSent: 0,
-    framesReceived: 0,
-  };
+  messagesSent = 0;
+  pipeWrites = 0;
+  framesSent = 0;
+  framesReceived = 0;
   bytesSent = 0;
   private out: OutFrame[] = [];
   private outBytes = 0;
@@ -43,7 +41,8 @@ export class Outbox {
   private deferOnce = false;
   private blocked = false;
   private closed = false;
-  private writers: Array<(err?: Error | null) => void> = [];
+  /** Writers waiting for the queue to drain (created when the first one waits). */
+  private writers: Array<(err?: Error | null) => void> | undefined;
 
   constructor(
     private readonly owner: OutboxOwner,
@@ -51,6 +50,16 @@ export class Outbox {
     private readonly sendBufferBytes: number,
     private readonly maxControlBytes: number,
   ) {}
+
+  /** A snapshot of the counters. */
+  get counters(): MuxCounters {
+    return {
+      messagesSent: this.messagesSent,
+      pipeWrites: this.pipeWrites,
+      framesSent: this.framesSent,
+      framesReceived: this.framesReceived,
+    };
+  }
 
   /** Queues a frame given as a header and a payload that is never copied. */
   data(header: Uint8Array, payload: Uint8Array): void {
@@ -77,7 +86,7 @@ export class Outbox {
   /** Calls `cb` now when little is queued, or once the queue drained below the limit. */
   afterWrite(cb: (err?: Error | null) => void): void {
     if (this.outBytes < this.sendBufferBytes) cb();
-    else this.writers.push(cb);
+    else (this.writers ??= []).push(cb);
   }
 
   /**
@@ -101,8 +110,8 @@ export class Outbox {
     this.out = [];
     this.outBytes = 0;
     const writers = this.writers;
-    if (writers.length === 0) return;
-    this.writers = [];
+    if (writers === undefined) return;
+    this.writers = undefined;
     const e = err ?? new ClosedError('The connection closed');
     for (const cb of writers) cb(e);
   }
@@ -147,10 +156,9 @@ export class Outbox {
       curBytes += f.len;
     }
     messages.push(cur);
-    const c = this.counters;
-    c.framesSent += this.out.length;
-    c.messagesSent += messages.length;
-    c.pipeWrites++;
+    this.framesSent += this.out.length;
+    this.messagesSent += messages.length;
+    this.pipeWrites++;
     this.bytesSent += this.outBytes;
     this.out = [];
     this.outBytes = 0;
@@ -164,9 +172,9 @@ export class Outbox {
 
   /** Lets waiting writers go on (nothing is queued and the pipe takes more). */
   private releaseWriters(): void {
-    if (this.writers.length === 0) return;
     const writers = this.writers;
-    this.writers = [];
+    if (writers === undefined) return;
+    this.writers = undefined;
     for (const cb of writers) cb();
   }
 }
