@@ -90,6 +90,8 @@ export {
   FRAME_HEADER_BYTES,
   DEFAULT_REKEY_AFTER_MESSAGES,
 } from './session/session.js';
+export type { NativeAead } from './crypto/native.js';
+export { nativeAead, nativeAeadError } from './crypto/native.js';
 export type { SecureStreamOptions } from './session/secure-stream.js';
 export { createSecureStream } from './session/secure-stream.js';
 

@@ -36,6 +36,7 @@ import {
   type ScryptParams,
   type X25519KeyPair,
 } from './provider.js';
+import { NativeChaChaPoly, nativeAead } from './native.js';
 
 const b64u = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
@@ -130,7 +131,17 @@ function totalLength(parts: readonly Uint8Array[]): number {
 }
 const AUTH_TAG = { authTagLength: TAG_BYTES } as const;
 
-/** @internal node:crypto's ChaCha20-Poly1305 (also the sodium provider's large-message path). */
+/**
+ * @internal ChaCha20-Poly1305 under `key` with Node's OpenSSL: through the native addon when it is
+ * built (in place, no allocation per message), else through node:crypto's cipher objects. Also
+ * the sodium provider's large-message path.
+ */
+export function nodeChaChaPoly(key: Uint8Array): Aead {
+  const native = nativeAead();
+  return native === undefined ? new NodeAead(key) : new NativeChaChaPoly(native, key);
+}
+
+/** @internal node:crypto's ChaCha20-Poly1305 (the path without the native addon). */
 export class NodeAead implements Aead {
   // Its own memory, never a slice of Buffer's pool (a long-lived key would pin a whole slab).
   private readonly key: Uint8Array;
@@ -236,7 +247,7 @@ export const nodeCryptoProvider: CryptoProvider = {
   },
   chacha20Poly1305(key) {
     assertBytes(key, 32, 'a ChaCha20-Poly1305 key');
-    return new NodeAead(key);
+    return nodeChaChaPoly(key);
   },
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
     const { N, r, p, dkLen } = params;

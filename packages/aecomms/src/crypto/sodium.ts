@@ -20,7 +20,8 @@
 // Buffer of the JS heap here, inside an OpenSSL object with node:crypto.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { NodeAead, nodeCryptoProvider } from './node.js';
+import { nativeAead } from './native.js';
+import { nodeChaChaPoly, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
   isAllZero,
@@ -168,9 +169,10 @@ function totalLength(parts: readonly Uint8Array[]): number {
 }
 
 class SodiumAead implements Aead {
-  readonly sealIntoMaxBytes = SODIUM_AEAD_MAX_BYTES;
+  /** Any size with the native addon (long messages go to it in place), else libsodium's range. */
+  readonly sealIntoMaxBytes = nativeAead() === undefined ? SODIUM_AEAD_MAX_BYTES : Infinity;
   private readonly key: Uint8Array;
-  private large: NodeAead | undefined;
+  private large: Aead | undefined;
 
   constructor(
     private readonly s: Sodium,
@@ -179,9 +181,9 @@ class SodiumAead implements Aead {
     this.key = own(key);
   }
 
-  /** node:crypto for long messages, created on first use. */
-  private get node(): NodeAead {
-    return (this.large ??= new NodeAead(this.key));
+  /** Node's OpenSSL for long messages (the native addon when built), created on first use. */
+  private get node(): Aead {
+    return (this.large ??= nodeChaChaPoly(this.key));
   }
 
   seal(nonce: Uint8Array, ad: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[] {
@@ -200,6 +202,8 @@ class SodiumAead implements Aead {
     offset: number,
   ): number {
     if (totalLength(parts) > SODIUM_AEAD_MAX_BYTES) {
+      const node = this.node;
+      if (node.sealInto !== undefined) return node.sealInto(nonce, ad, parts, out, offset);
       let o = offset;
       for (const piece of this.node.seal(nonce, ad, parts)) {
         out.set(piece, o);
