@@ -142,14 +142,19 @@ export function upgradeInbound(
     socket.destroy();
     return;
   }
+  // No abort listener per handshake: the transport's close() destroys every socket it tracks,
+  // which fails a handshake in flight.
   t.open.track(socket);
   upgrade(socket, t.c, t.o, {
     direction: 'inbound',
     remoteAddress: remote,
     transport,
-    signal: t.shutdown,
   }).then(
     (conn) => {
+      if (t.shutdown.aborted) {
+        conn.abort();
+        return;
+      }
       t.open.adopt(conn);
       onConnection(conn);
     },

@@ -4,7 +4,8 @@ import { createIdentity, issueToken } from '@detr/aecomms';
 import { HandshakeError } from '@detr/aecomms';
 import type { Listener, PeerId, Transport } from '@detr/interface';
 import { parseAddress, withPeer } from '@detr/interface';
-import { createTcpTransport } from '../src/index.js';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { DialFailedError, createTcpTransport } from '../src/index.js';
 import { createTestNetwork } from './support/network.js';
 
 const started: Array<Transport | Listener> = [];
@@ -85,5 +86,36 @@ describe('TCP transport: handshake failures reported to the PeerReporter', () =>
     await new Promise((r) => setTimeout(r, 100));
     expect(client.penalties).toEqual([]);
     expect(server.penalties).toEqual([]);
+  });
+});
+
+describe('TCP transport: connect and close', () => {
+  it('a dial to a port nobody listens on fails with a DialFailedError', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const ct = createTcpTransport(createTestNetwork().member(), {});
+    started.push(ct);
+    await expect(ct.dial(parseAddress(`/ip4/127.0.0.1/tcp/${port}`))).rejects.toBeInstanceOf(
+      DialFailedError,
+    );
+  });
+
+  it('close() ends an inbound handshake in flight and hands up no connection', async () => {
+    const st = createTcpTransport(createTestNetwork().member(), {});
+    const inbound: unknown[] = [];
+    const listener = await st.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), (c) => inbound.push(c));
+    const { port } = listener.addresses()[0]!;
+    // A client that connects and never speaks: the listener's handshake waits for message 1.
+    const raw = connect({ host: '127.0.0.1', port });
+    raw.on('error', () => {});
+    const closed = new Promise<void>((r) => raw.once('close', () => r()));
+    raw.resume();
+    await new Promise<void>((r) => raw.once('connect', () => r()));
+    await new Promise((r) => setTimeout(r, 50));
+    await st.close();
+    await closed;
+    expect(inbound).toEqual([]);
   });
 });

@@ -29,7 +29,7 @@ import { MessageType, MuxErrorCode, encodeDataHeader, encodeFrame } from '@detr/
 import type { MessagePipe, PipeHandlers } from '../pipe.js';
 import { checkProtocolName } from '../protocol-name.js';
 import { Deadlines, type DeadlineOwner } from './deadlines.js';
-import { InboundFrames, remoteError } from './inbound.js';
+import { InboundFrames, stacklessError } from './inbound.js';
 import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
 import { Outbox, type MuxCounters, type OutboxOwner } from './outbox.js';
 import { MuxStream, type StreamOwner } from './stream.js';
@@ -218,7 +218,10 @@ export class MuxConnection
   }
 
   abort(err?: Error): void {
-    this.finish(err ?? new ClosedError('The connection was aborted'), true);
+    if (this.status === 'closed') return;
+    // The caller knows where it aborted: the default reason carries no stack trace (capturing
+    // one under a deep async stack costs more than the rest of the close).
+    this.finish(err ?? stacklessError(() => new ClosedError('The connection was aborted')), true);
   }
 
   onClose(listener: (err?: Error) => void): void {
@@ -575,7 +578,7 @@ export class MuxConnection
     if (this.goAwayReceived) this.finish(undefined, false);
     else
       this.finish(
-        remoteError(() => new ClosedError('The remote closed the connection')),
+        stacklessError(() => new ClosedError('The remote closed the connection')),
         false,
       );
   }

@@ -40,11 +40,12 @@ const COPY_BELOW_BYTES = 16 * 1024;
 const MAX_CREDIT = 0xffff_ffff;
 
 /**
- * Makes an error that reports what the remote did (a reset, its end of the connection) without a
- * stack trace: its stack would only show this frame handler, and capturing it, then formatting
- * it (a stream's destroy() reads `err.stack`), costs more than the rest of a stream's teardown.
+ * Makes an error without a stack trace, for what the remote did (a reset, its end of the
+ * connection: the stack would only show this frame handler) or a plain local abort. Capturing a
+ * stack, then formatting it (a stream's destroy() reads `err.stack`), costs more than the rest
+ * of a stream's teardown.
  */
-export function remoteError<E extends Error>(make: () => E): E {
+export function stacklessError<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
@@ -205,7 +206,7 @@ export class InboundFrames {
     const s = this.stream(m.streamId, 'Reset');
     if (s === undefined) return;
     s.resetByRemote = true;
-    s.destroy(remoteError(() => resetError(m.code, s.protocol)));
+    s.destroy(stacklessError(() => resetError(m.code, s.protocol)));
   }
 
   private window(id: number, credit: number): void {

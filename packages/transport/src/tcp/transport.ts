@@ -48,8 +48,8 @@ class TcpTransport implements Transport {
   private readonly servers = new Set<Server>();
   private readonly open = new OpenSet();
   /**
-   * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
-   * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
+   * Aborts in-flight dials on close (each listens to it until it ends: no MaxListeners limit).
+   * Inbound handshakes do not listen: close() destroys their sockets, held in `open`.
    */
   private readonly shutdown = shutdownController();
 
