@@ -92,6 +92,39 @@ const char* readCall(napi_env env, napi_value* argv, size_t extra, Call* c) {
   return nullptr;
 }
 
+// Runs ChaCha20-Poly1305 over the call's AD and parts into out[offset]: encrypting (the tag is
+// written after the ciphertext) or decrypting (checking `tag`). False when OpenSSL fails or, when
+// decrypting, the tag does not verify.
+bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
+  EVP_CIPHER_CTX* ctx = context();
+  uint8_t* out = c.out.data + c.offset;
+  int n = 0;
+  size_t o = 0;
+  bool ok = ctx != nullptr && EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, c.key.data,
+                                                c.nonce.data, encrypt ? 1 : 0) == 1;
+  if (ok && c.ad.len > 0)
+    ok = EVP_CipherUpdate(ctx, nullptr, &n, c.ad.data, static_cast<int>(c.ad.len)) == 1;
+  for (uint32_t i = 0; ok && i < c.count; i++) {
+    if (c.parts[i].len == 0) continue;
+    // A part may be exactly in place (same memory as its output); overlapping `out` elsewhere
+    // is the caller's error (the session never passes one).
+    ok = EVP_CipherUpdate(ctx, out + o, &n, c.parts[i].data, static_cast<int>(c.parts[i].len)) == 1;
+    o += static_cast<size_t>(n);
+  }
+  if (encrypt) {
+    if (ok) ok = EVP_CipherFinal_ex(ctx, out + o, &n) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTag, out + o + n) == 1;
+    return ok;
+  }
+  uint8_t t[kTag];
+  memcpy(t, tag, kTag);
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, t) == 1;
+  if (ok) ok = EVP_CipherFinal_ex(ctx, out + o, &n) == 1;
+  // A forged message leaves no plaintext behind.
+  if (!ok) memset(out, 0, c.total);
+  return ok;
+}
+
 // seal(key, nonce, ad, parts, out, offset): writes ct ‖ tag at out[offset]; returns its length.
 napi_value Seal(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -100,24 +133,7 @@ napi_value Seal(napi_env env, napi_callback_info info) {
   if (argc < 6) return fail(env, "seal takes 6 arguments");
   Call c;
   if (const char* err = readCall(env, argv, kTag, &c)) return fail(env, err);
-  EVP_CIPHER_CTX* ctx = context();
-  uint8_t* out = c.out.data + c.offset;
-  int n = 0;
-  size_t o = 0;
-  bool ok = ctx != nullptr &&
-            EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, c.key.data, c.nonce.data) == 1;
-  if (ok && c.ad.len > 0)
-    ok = EVP_EncryptUpdate(ctx, nullptr, &n, c.ad.data, static_cast<int>(c.ad.len)) == 1;
-  for (uint32_t i = 0; ok && i < c.count; i++) {
-    if (c.parts[i].len == 0) continue;
-    // memmove semantics are not promised: a part overlapping `out` elsewhere than exactly in
-    // place is the caller's error (the session never passes one).
-    ok = EVP_EncryptUpdate(ctx, out + o, &n, c.parts[i].data, static_cast<int>(c.parts[i].len)) == 1;
-    o += static_cast<size_t>(n);
-  }
-  if (ok) ok = EVP_EncryptFinal_ex(ctx, out + o, &n) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTag, out + o + n) == 1;
-  if (!ok) return fail(env, "OpenSSL failed to seal");
+  if (!crypt(c, true, nullptr)) return fail(env, "OpenSSL failed to seal");
   napi_value result;
   napi_create_uint32(env, static_cast<uint32_t>(c.total + kTag), &result);
   return result;
@@ -133,27 +149,8 @@ napi_value Open(napi_env env, napi_callback_info info) {
   if (const char* err = readCall(env, argv, 0, &c)) return fail(env, err);
   Span tag;
   if (!getBytes(env, argv[6], &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
-  uint8_t t[kTag];
-  memcpy(t, tag.data, kTag);
-  EVP_CIPHER_CTX* ctx = context();
-  uint8_t* out = c.out.data + c.offset;
-  int n = 0;
-  size_t o = 0;
-  bool ok = ctx != nullptr &&
-            EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, c.key.data, c.nonce.data) == 1;
-  if (ok && c.ad.len > 0)
-    ok = EVP_DecryptUpdate(ctx, nullptr, &n, c.ad.data, static_cast<int>(c.ad.len)) == 1;
-  for (uint32_t i = 0; ok && i < c.count; i++) {
-    if (c.parts[i].len == 0) continue;
-    ok = EVP_DecryptUpdate(ctx, out + o, &n, c.parts[i].data, static_cast<int>(c.parts[i].len)) == 1;
-    o += static_cast<size_t>(n);
-  }
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, t) == 1;
-  if (ok) ok = EVP_DecryptFinal_ex(ctx, out + o, &n) == 1;
-  // A forged message leaves no plaintext behind.
-  if (!ok) memset(out, 0, c.total);
   napi_value result;
-  napi_get_boolean(env, ok, &result);
+  napi_get_boolean(env, crypt(c, false, tag.data), &result);
   return result;
 }
 

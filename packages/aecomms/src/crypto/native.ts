@@ -3,6 +3,7 @@
 // a 64 KiB message costs no allocation and no cipher object. Optional: when the build failed (no
 // compiler) or `DETR_NATIVE_AEAD=0` is set, the providers use node:crypto as before.
 import { createRequire } from 'node:module';
+import { totalLength } from './provider.js';
 
 /** The addon's two functions. Both throw a TypeError for malformed arguments. */
 export interface NativeAead {
@@ -70,12 +71,6 @@ export function nativeAeadError(): Error | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function totalLength(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
-  return n;
-}
 
 /** Joins `parts` into one array when there are more than the native call takes (never in use). */
 function fewParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {

@@ -29,6 +29,7 @@ import {
 import {
   assertBytes,
   isAllZero,
+  totalLength,
   type Aead,
   type CryptoProvider,
   type Ed25519KeyPair,
@@ -124,11 +125,6 @@ class NodeEd25519Public implements Ed25519PublicKey {
 
 const TAG_BYTES = 16;
 
-function totalLength(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-}
 const AUTH_TAG = { authTagLength: TAG_BYTES } as const;
 
 /**

@@ -157,3 +157,10 @@ export function isAllZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) acc |= bytes[i] as number;
   return acc === 0;
 }
+
+/** @internal The total length of `parts`. */
+export function totalLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
+  return n;
+}

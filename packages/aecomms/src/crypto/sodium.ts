@@ -25,6 +25,7 @@ import { nodeChaChaPoly, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
   isAllZero,
+  totalLength,
   type Aead,
   type CryptoProvider,
   type Ed25519KeyPair,
@@ -160,12 +161,6 @@ class SodiumEd25519Public implements Ed25519PublicKey {
  */
 function own(bytes: Uint8Array): Uint8Array {
   return Uint8Array.from(bytes);
-}
-
-function totalLength(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
-  return n;
 }
 
 class SodiumAead implements Aead {
