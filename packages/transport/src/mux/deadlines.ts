@@ -1,9 +1,9 @@
 // What a mux connection waits for without I/O: the next keepalive ping, the answer to the last
 // one, and the idle timeout. Every connection on one clock shares ONE clock timer (a min-heap of
-// wake-ups, {@link DeadlineQueue}); a connection holds one heap entry, not a timer. A deadline
+// the connections by wake-up time, {@link DeadlineQueue}); a connection holds no timer. A deadline
 // only ever moves its wake-up earlier; one that moved later or went away (a pong arrived, a stream
 // opened) is simply found not due when the wake-up comes, and the connection asks for the
-// earliest deadline left. So an idle connection is woken about once per keepalive interval, and
+// earliest deadline left; a closed connection leaves the heap at once. So an idle connection is woken about once per keepalive interval, and
 // opening or closing streams never touches a timer.
 //
 // Keepalive: one MuxPing at a time, each answered by a MuxPong carrying its nonce; the time
@@ -22,14 +22,22 @@ export interface DeadlineOwner {
   idleTimedOut(): void;
 }
 
-interface WakeUp {
-  at: number;
-  d: Deadlines;
+/** What the queue keeps of a connection's deadlines: its wake-up time and place in the heap. */
+interface Queued {
+  /** When it wants to be woken (Infinity: not queued). */
+  wakeAt: number;
+  /** Its index in the heap, -1 when not queued. */
+  heapIndex: number;
+  wake(now: number): void;
 }
 
-/** The wake-ups of all connections on one clock, on one clock timer (a min-heap by time). */
+/**
+ * The wake-ups of all connections on one clock, on one clock timer: a binary min-heap of the
+ * connections themselves by wake-up time (each knows its index, so moving one earlier or removing
+ * a closed one is O(log n), and nothing stale stays behind).
+ */
 class DeadlineQueue {
-  private readonly heap: WakeUp[] = [];
+  private readonly heap: Queued[] = [];
   private timer: Timer | undefined;
   private timerAt = Infinity;
   private running = false;
@@ -37,45 +45,71 @@ class DeadlineQueue {
 
   constructor(private readonly clock: Clock) {}
 
-  add(at: number, d: Deadlines): void {
+  /** Queues `d` for `at`, or moves it there (only ever earlier). */
+  schedule(d: Queued, at: number): void {
+    d.wakeAt = at;
+    if (d.heapIndex === -1) {
+      d.heapIndex = this.heap.length;
+      this.heap.push(d);
+    }
+    this.up(d.heapIndex);
+    if (!this.running && at < this.timerAt) this.arm(at);
+  }
+
+  /** Takes `d` out of the queue. */
+  remove(d: Queued): void {
+    const i = d.heapIndex;
+    if (i === -1) return;
     const heap = this.heap;
-    const entry: WakeUp = { at, d };
-    heap.push(entry);
-    let i = heap.length - 1;
+    const last = heap.pop() as Queued;
+    d.heapIndex = -1;
+    d.wakeAt = Infinity;
+    if (last === d) return;
+    heap[i] = last;
+    last.heapIndex = i;
+    this.up(i);
+    this.down(last.heapIndex);
+  }
+
+  private set(i: number, d: Queued): void {
+    this.heap[i] = d;
+    d.heapIndex = i;
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    const d = heap[i] as Queued;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if ((heap[p] as WakeUp).at <= at) break;
-      heap[i] = heap[p] as WakeUp;
+      const parent = heap[p] as Queued;
+      if (parent.wakeAt <= d.wakeAt) break;
+      this.set(i, parent);
       i = p;
     }
-    heap[i] = entry;
-    if (!this.running && at < this.timerAt) this.arm(at);
+    this.set(i, d);
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const d = heap[i] as Queued;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && (heap[r] as Queued).wakeAt < (heap[l] as Queued).wakeAt ? r : l;
+      const child = heap[c] as Queued;
+      if (child.wakeAt >= d.wakeAt) break;
+      this.set(i, child);
+      i = c;
+    }
+    this.set(i, d);
   }
 
   private arm(at: number): void {
     this.timer?.cancel();
     this.timerAt = at;
     this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()));
-  }
-
-  private pop(): WakeUp {
-    const heap = this.heap;
-    const top = heap[0] as WakeUp;
-    const last = heap.pop() as WakeUp;
-    const n = heap.length;
-    if (n === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && (heap[r] as WakeUp).at < (heap[l] as WakeUp).at ? r : l;
-      if ((heap[c] as WakeUp).at >= last.at) break;
-      heap[i] = heap[c] as WakeUp;
-      i = c;
-    }
-    heap[i] = last;
-    return top;
   }
 
   private run(): void {
@@ -85,15 +119,16 @@ class DeadlineQueue {
     const now = this.clock.now();
     this.running = true;
     try {
-      // Bounded: what the wake-ups add lies in the future (every deadline is at least 1 ms away).
+      // Bounded: what a wake-up schedules lies in the future (every deadline is >= 1 ms away).
       for (let budget = heap.length; budget > 0 && heap.length > 0; budget--) {
-        if ((heap[0] as WakeUp).at > now) break;
-        const { at, d } = this.pop();
-        d.wake(at, now);
+        const d = heap[0] as Queued;
+        if (d.wakeAt > now) break;
+        this.remove(d);
+        d.wake(now);
       }
     } finally {
       this.running = false;
-      if (heap.length > 0) this.arm((heap[0] as WakeUp).at);
+      if (heap.length > 0) this.arm((heap[0] as Queued).wakeAt);
     }
   }
 }
@@ -109,14 +144,7 @@ function queueOf(clock: Clock): DeadlineQueue {
   return q;
 }
 
-/** Stands in for the connection once stopped, so a stale heap entry does not retain it. */
-const STOPPED: DeadlineOwner = {
-  sendPing() {},
-  keepaliveTimedOut() {},
-  idleTimedOut() {},
-};
-
-export class Deadlines {
+export class Deadlines implements Queued {
   /** Round trip of the last answered ping, in ms. */
   rttMs: number | undefined;
   private nonce = 0;
@@ -126,13 +154,15 @@ export class Deadlines {
   private nextPingAt = Infinity;
   private pongBy = Infinity;
   private idleAt = Infinity;
-  /** The wake-up asked of the queue (Infinity: none); older entries in the heap are stale. */
-  private wakeAt = Infinity;
+  /** @internal The queue's: when this connection is to be woken (Infinity: not queued). */
+  wakeAt = Infinity;
+  /** @internal The queue's: index in its heap (-1: not queued). */
+  heapIndex = -1;
   private stopped = false;
   private readonly queue: DeadlineQueue;
 
   constructor(
-    private owner: DeadlineOwner,
+    private readonly owner: DeadlineOwner,
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
@@ -182,8 +212,7 @@ export class Deadlines {
 
   stop(): void {
     this.stopped = true;
-    this.wakeAt = Infinity;
-    this.owner = STOPPED;
+    this.queue.remove(this);
   }
 
   private ping(now: number): void {
@@ -200,19 +229,15 @@ export class Deadlines {
 
   private arm(at: number): void {
     if (this.stopped || at === Infinity || this.wakeAt <= at) return;
-    this.wakeAt = at;
-    this.queue.add(at, this);
+    this.queue.schedule(this, at);
   }
 
-  /** @internal A wake-up asked for `at` came (`now`): a stale one (moved earlier) is ignored. */
-  wake(at: number, now: number): void {
-    if (at !== this.wakeAt) return;
-    this.wakeAt = Infinity;
+  /** @internal The queue woke us (`now`), out of the queue: act on what is due, ask again. */
+  wake(now: number): void {
     if (this.stopped) return;
     if (this.pongBy <= now) {
-      const owner = this.owner;
       this.stop();
-      owner.keepaliveTimedOut();
+      this.owner.keepaliveTimedOut();
       return;
     }
     if (this.nextPingAt <= now) {

@@ -133,4 +133,51 @@ describe('mux deadlines (one timer per connection)', () => {
     clock.advance(1);
     expect(o.pings).toHaveLength(1);
   });
+
+  it('wakes hundreds of connections on time from one heap, and a stopped one never again', () => {
+    const clock = createManualClock();
+    // Deterministic pseudo-random intervals (1..97 ms).
+    let seed = 7;
+    const next = (): number => (seed = (seed * 48271) % 2147483647) % 97;
+    const all = Array.from({ length: 300 }, () => {
+      const intervalMs = 1 + next();
+      const pings: number[] = [];
+      const d: Deadlines = new Deadlines(
+        {
+          sendPing: (nonce) => {
+            pings.push(clock.now());
+            d.pong(nonce); // answered at once
+          },
+          keepaliveTimedOut: () => {
+            throw new Error('no timeout expected');
+          },
+          idleTimedOut: () => {},
+        },
+        clock,
+        intervalMs,
+        10_000,
+      );
+      return { d, intervalMs, pings, stopped: false };
+    });
+    const start = clock.now();
+    for (const c of all) c.d.pingNow();
+    for (let step = 0; step < 50; step++) {
+      clock.advance(7);
+      if (step === 20) {
+        for (const c of all.filter((_, i) => i % 3 === 0)) {
+          c.d.stop();
+          c.stopped = true;
+        }
+      }
+    }
+    const end = clock.now();
+    for (const c of all) {
+      // Pings exactly every interval from the first one, until stopped.
+      c.pings.forEach((t, i) => expect(t).toBe(start + i * c.intervalMs));
+      if (!c.stopped) expect(c.pings).toHaveLength(Math.floor((end - start) / c.intervalMs) + 1);
+      else expect(c.pings.at(-1)!).toBeLessThanOrEqual(start + 21 * 7);
+    }
+    expect(clock.pending()).toBe(1);
+    for (const c of all) c.d.stop();
+  });
 });
