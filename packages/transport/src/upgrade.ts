@@ -3,7 +3,12 @@
 // multiplexer over the secure session. Nothing reaches a stream handler before this succeeded.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { HandshakeError, performHandshake } from '@detr/aecomms';
+import {
+  HandshakeError,
+  performHandshake,
+  type HandshakeOptions,
+  type HandshakeResult,
+} from '@detr/aecomms';
 import type { Address, ConnectionHandler, Direction, PeerId } from '@detr/interface';
 import type { ResolvedComponents, ResolvedInit } from './components.js';
 import { bounded } from './dial-util.js';
@@ -51,22 +56,24 @@ export async function upgrade(
   options: UpgradeOptions,
 ): Promise<MuxConnection> {
   const { direction, remoteAddress } = options;
-  let result: Awaited<ReturnType<typeof performHandshake>>;
+  let result: HandshakeResult;
+  // Optional fields are set one by one: conditional spreads would build a slow object each time.
+  const ho: HandshakeOptions = {
+    role: direction === 'outbound' ? 'initiator' : 'responder',
+    identity: c.identity,
+    network: c.network,
+    tokenVerifier: c.tokenVerifier,
+    allowPeer: (peer) => c.gate.allowPeer(peer, direction, remoteAddress),
+    features: o.features,
+    timeoutMs: o.handshakeTimeoutMs,
+    clock: c.clock,
+  };
+  if (c.token !== undefined) ho.token = c.token;
+  if (options.expectedPeer !== undefined) ho.expectedPeer = options.expectedPeer;
+  if (options.signal !== undefined) ho.signal = options.signal;
+  if (c.provider !== undefined) ho.provider = c.provider;
   try {
-    result = await performHandshake(socket, {
-      role: direction === 'outbound' ? 'initiator' : 'responder',
-      identity: c.identity,
-      network: c.network,
-      ...(c.token !== undefined ? { token: c.token } : {}),
-      tokenVerifier: c.tokenVerifier,
-      ...(options.expectedPeer !== undefined ? { expectedPeer: options.expectedPeer } : {}),
-      allowPeer: (peer) => c.gate.allowPeer(peer, direction, remoteAddress),
-      features: o.features,
-      timeoutMs: o.handshakeTimeoutMs,
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      clock: c.clock,
-      ...(c.provider !== undefined ? { provider: c.provider } : {}),
-    });
+    result = await performHandshake(socket, ho);
   } catch (err) {
     socket.destroy();
     reportHandshakeFailure(c, err);

@@ -28,9 +28,13 @@ import type { Identity } from '../identity/identity.js';
 import { peerIdFromPublicKey } from '../identity/peer-id.js';
 import { NETWORK_ID_BYTES } from '../network/metadata.js';
 import type { TokenVerifier, VerifiedToken } from '../network/token.js';
-import { NoiseHandshake } from '../noise/handshake-state.js';
+import { NoiseHandshake, type NoiseHandshakeInit } from '../noise/handshake-state.js';
 import { MAX_NOISE_MESSAGE_BYTES } from '../noise/cipher-state.js';
-import { createSecureSession, type SecureSession } from '../session/session.js';
+import {
+  createSecureSession,
+  type SecureSession,
+  type SecureSessionInit,
+} from '../session/session.js';
 import { HandshakeReader, frameHandshakeMessage } from './reader.js';
 import { cachedNoiseStaticKey, staticKeySigningBytes, type NoiseStaticKey } from './static-key.js';
 
@@ -216,6 +220,19 @@ function ownPayload(o: HandshakeOptions, staticKey: NoiseStaticKey): Uint8Array 
   return bytes;
 }
 
+/** The prologue of each network id seen (read-only: the handshake only hashes it). */
+const prologues = new WeakMap<Uint8Array, Uint8Array>();
+
+function prologueOf(id: Uint8Array): Uint8Array {
+  let prologue = prologues.get(id);
+  // Checked against the id's bytes: a network id changed in place gets a new prologue.
+  if (prologue === undefined || !bytesEqual(prologue.subarray(PROLOGUE_PREFIX.length), id)) {
+    prologue = handshakePrologue(id);
+    prologues.set(id, prologue);
+  }
+  return prologue;
+}
+
 function networkIdText(id: Uint8Array): string {
   let text = networkIdTexts.get(id);
   if (text === undefined) {
@@ -388,13 +405,14 @@ export async function performHandshake(
 
   try {
     guard();
-    const noise = new NoiseHandshake({
+    const init: NoiseHandshakeInit = {
       initiator,
-      prologue: handshakePrologue(options.network.networkId),
+      prologue: prologueOf(options.network.networkId),
       staticKey: staticKey.keyPair,
       provider,
-      ...(options.ephemeralKey !== undefined ? { ephemeralKey: options.ephemeralKey } : {}),
-    });
+    };
+    if (options.ephemeralKey !== undefined) init.ephemeralKey = options.ephemeralKey;
+    const noise = new NoiseHandshake(init);
     let checked: Checked;
     if (initiator) {
       send(noise.writeMessage(EMPTY));
@@ -426,12 +444,15 @@ export async function performHandshake(
       guard();
     }
     const split = noise.split();
-    const session = createSecureSession({
-      ...split,
-      ...(options.rekeyAfterMessages !== undefined
-        ? { rekeyAfterMessages: options.rekeyAfterMessages }
-        : {}),
-    });
+    const sessionInit: SecureSessionInit = {
+      send: split.send,
+      receive: split.receive,
+      handshakeHash: split.handshakeHash,
+    };
+    if (options.rekeyAfterMessages !== undefined) {
+      sessionInit.rekeyAfterMessages = options.rekeyAfterMessages;
+    }
+    const session = createSecureSession(sessionInit);
     const remainder = reader.release();
     const remote: AuthenticatedRemote = Object.freeze({
       peer: checked.peer,
