@@ -10,7 +10,6 @@
 import '../lib/shims.js';
 import { fileURLToPath } from 'node:url';
 import { createIdentity } from '@detr/aecomms';
-import { parseAddress, type Connection } from '@detr/interface';
 import {
   createQuicTransport,
   libp2pPrivateKey,
@@ -27,10 +26,12 @@ import { bulkThroughput } from '../lib/patterns.js';
 import {
   byteWaiter,
   detrFirstRoundTrip,
-  detrNetwork,
+  detrRssPerConnection,
+  detrSpeed,
   inChild,
   rssPerConnection,
   timed,
+  type DetrTransportFactory,
 } from '../lib/transport-common.js';
 
 interface Figures {
@@ -182,78 +183,27 @@ export async function rssRawQuic(n: number): Promise<number> {
 
 // ---- detr QUIC --------------------------------------------------------------------------------
 
+const QUIC: DetrTransportFactory = (c) => createQuicTransport(c, {});
+const QUIC_AT = '/ip4/127.0.0.1/udp/0/quic';
+
 async function detrQuic(z: Sizes): Promise<Figures> {
-  const net = detrNetwork();
-  const serverMember = net.member();
-  let sink: (n: number) => void = () => {};
-  serverMember.registry.handle('/count/1', (s) => void s.on('data', (c: Buffer) => sink(c.length)));
-  serverMember.registry.handle('/echo/1', (s) => void s.on('data', (c: Buffer) => s.write(c)));
-  const server = createQuicTransport(serverMember, {});
-  const client = createQuicTransport(net.member(), {});
-  const listener = await server.listen(parseAddress('/ip4/127.0.0.1/udp/0/quic'), () => {});
-  const address = listener.addresses()[0]!;
-  try {
-    const conn = await client.dial(address);
-    const bulkOnce = async (total: number): Promise<number> => {
-      let got = 0;
-      let finish: () => void = () => {};
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      sink = (n) => {
-        got += n;
-        if (got >= total) finish();
-      };
-      const s = await conn.newStream('/count/1');
-      const mbps = await bulkThroughput(s, () => done, total);
-      s.destroy();
-      return mbps;
-    };
-    await bulkOnce(Math.max(1 << 20, z.bulkBytes / 8));
-    const bulk = await bulkOnce(z.bulkBytes);
-    const s = await conn.newStream('/echo/1');
-    const next = byteWaiter((l) => s.on('data', (d: Buffer) => l(d.length)));
-    const rtt = await timed(z.rtts, Math.min(1000, z.rtts), async () => {
-      const p = next(MSG.length);
-      s.write(MSG);
-      await p;
-    });
-    s.destroy();
-    conn.abort();
-    const connect = await timed(z.connects, 20, async () => {
-      const c = await client.dial(address);
-      await detrFirstRoundTrip(c, MSG);
-      c.abort();
-    });
-    return { bulk, rttP50: rtt.p50, rttP99: rtt.p99, connectP50: connect.p50 };
-  } finally {
-    await listener.close();
-    await client.close();
-    await server.close();
-  }
+  const f = await detrSpeed(QUIC, QUIC_AT, z, {
+    freshStream: true,
+    more: async (dial) => {
+      const connect = await timed(z.connects, 20, async () => {
+        const c = await dial();
+        await detrFirstRoundTrip(c, MSG);
+        c.abort();
+      });
+      return { connectP50: connect.p50 };
+    },
+  });
+  return { bulk: f.bulk, rttP50: f.rttP50, rttP99: f.rttP99, connectP50: f.more!.connectP50 };
 }
 
 /** RSS per idle detr QUIC connection (both ends), in KiB; run in a child process. */
-export async function rssDetrQuic(n: number): Promise<number> {
-  const net = detrNetwork();
-  const server = createQuicTransport(net.member(), {});
-  const client = createQuicTransport(net.member(), {});
-  const listener = await server.listen(parseAddress('/ip4/127.0.0.1/udp/0/quic'), () => {});
-  const address = listener.addresses()[0]!;
-  try {
-    const rss = await rssPerConnection(
-      n,
-      () => client.dial(address),
-      async (conns: Connection[]) => {
-        for (const c of conns) c.abort();
-        await new Promise((r) => setTimeout(r, 100));
-      },
-      10,
-    );
-    return rss / 1024;
-  } finally {
-    await listener.close();
-    await client.close();
-    await server.close();
-  }
+export function rssDetrQuic(n: number): Promise<number> {
+  return detrRssPerConnection(QUIC, QUIC_AT, n, 10);
 }
 
 // ---- js-libp2p over @chainsafe/libp2p-quic ------------------------------------------------

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseAddress, type Connection } from '@detr/interface';
+import { parseAddress } from '@detr/interface';
 import { createTcpTransport } from '@detr/transport';
 import type { Benchmark, BenchContext } from '../lib/harness.js';
 import { bulkThroughput } from '../lib/patterns.js';
@@ -20,9 +20,12 @@ import {
   byteWaiter,
   detrFirstRoundTrip,
   detrNetwork,
+  detrRssPerConnection,
+  detrSpeed,
   inChild,
   rssPerConnection,
   timed,
+  type DetrTransportFactory,
 } from '../lib/transport-common.js';
 import { measureRawTcp } from './tcp.js';
 
@@ -84,64 +87,16 @@ async function warmBulk(z: Sizes, measure: (total: number) => Promise<number>): 
 
 // ---- detr ----------------------------------------------------------------------------------
 
+const TCP: DetrTransportFactory = (c) => createTcpTransport(c, {});
+
 async function detrTcp(z: Sizes): Promise<SpeedFigures> {
-  const net = detrNetwork();
-  const serverMember = net.member();
-  let sink: (n: number) => void = () => {};
-  serverMember.registry.handle('/count/1', (s) => void s.on('data', (c: Buffer) => sink(c.length)));
-  serverMember.registry.handle('/echo/1', (s) => void s.on('data', (c: Buffer) => s.write(c)));
-  const server = createTcpTransport(serverMember, {});
-  const client = createTcpTransport(net.member(), {});
-  const listener = await server.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), () => {});
-  const address = listener.addresses()[0]!;
-  try {
-    const conn = await client.dial(address);
-    const bulkStream = await conn.newStream('/count/1');
-    const bulk = await warmBulk(z, (total) => {
-      const c = counter(total);
-      sink = c.count;
-      return bulkThroughput(bulkStream, () => c.done, total);
-    });
-    bulkStream.destroy();
-    const s = await conn.newStream('/echo/1');
-    const next = byteWaiter((l) => s.on('data', (d: Buffer) => l(d.length)));
-    const rtt = await timed(z.rtts, Math.min(1000, z.rtts), async () => {
-      const p = next(MSG.length);
-      s.write(MSG);
-      await p;
-    });
-    s.destroy();
-    conn.abort();
-    return { bulk, rttP50: rtt.p50, rttP99: rtt.p99, connectP50: Number.NaN };
-  } finally {
-    await listener.close();
-    await client.close();
-    await server.close();
-  }
+  const f = await detrSpeed(TCP, '/ip4/127.0.0.1/tcp/0', z, { freshStream: false });
+  return { bulk: f.bulk, rttP50: f.rttP50, rttP99: f.rttP99, connectP50: Number.NaN };
 }
 
 /** RSS per idle detr TCP connection (both ends), in KiB; run in a child process. */
-export async function rssDetr(n: number): Promise<number> {
-  const net = detrNetwork();
-  const server = createTcpTransport(net.member(), {});
-  const client = createTcpTransport(net.member(), {});
-  const listener = await server.listen(parseAddress('/ip4/127.0.0.1/tcp/0'), () => {});
-  const address = listener.addresses()[0]!;
-  try {
-    const rss = await rssPerConnection(
-      n,
-      () => client.dial(address),
-      async (conns: Connection[]) => {
-        for (const c of conns) c.abort();
-        await new Promise((r) => setTimeout(r, 100));
-      },
-    );
-    return rss / 1024;
-  } finally {
-    await listener.close();
-    await client.close();
-    await server.close();
-  }
+export function rssDetr(n: number): Promise<number> {
+  return detrRssPerConnection(TCP, '/ip4/127.0.0.1/tcp/0', n);
 }
 
 // ---- @hyperswarm/secret-stream over TCP ----------------------------------------------------

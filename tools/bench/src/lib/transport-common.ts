@@ -7,12 +7,13 @@ import {
   issueToken,
   type Identity,
 } from '@detr/aecomms';
-import type { Connection, Stream } from '@detr/interface';
+import { parseAddress, type Connection, type Stream, type Transport } from '@detr/interface';
 import {
   createStreamRegistry,
   type MutableStreamRegistry,
   type TransportComponents,
 } from '@detr/transport';
+import { bulkThroughput } from './patterns.js';
 import { percentile, rssAfterGc, usSince, delay } from './stats.js';
 
 /** Components of members of one benchmark network, each with a valid token. */
@@ -146,4 +147,105 @@ export async function inChild(file: string, fn: string, n: number): Promise<numb
       else reject(new Error(`${fn} in a child process failed (exit ${code}): ${out.slice(-500)}`));
     });
   });
+}
+
+/** A detr transport of the benchmark (TCP or QUIC) made from a member's components. */
+export type DetrTransportFactory = (components: TransportComponents) => Transport;
+
+/** What {@link detrSpeed} measures on one detr transport. */
+export interface DetrSpeedFigures {
+  bulk: number;
+  rttP50: number;
+  rttP99: number;
+}
+
+const MSG = Buffer.alloc(100, 0x61);
+
+/**
+ * Bulk (one stream, 64 KiB writes; a warm-up of an eighth of `bulkBytes`, then all of it) and
+ * `rtts` 100-byte round trips over one connection between two members on loopback. `freshStream`
+ * opens a new bulk stream for the measured run (else the warm-up's stream, its window grown, is
+ * kept). `more(dial)` then measures whatever else needs a listening server (connects).
+ */
+export async function detrSpeed<T = undefined>(
+  make: DetrTransportFactory,
+  listenAt: string,
+  z: { bulkBytes: number; rtts: number },
+  options: { freshStream: boolean; more?: (dial: () => Promise<Connection>) => Promise<T> },
+): Promise<DetrSpeedFigures & { more: T | undefined }> {
+  const net = detrNetwork();
+  const serverMember = net.member();
+  let sink: (n: number) => void = () => {};
+  serverMember.registry.handle('/count/1', (s) => void s.on('data', (c: Buffer) => sink(c.length)));
+  serverMember.registry.handle('/echo/1', (s) => void s.on('data', (c: Buffer) => s.write(c)));
+  const server = make(serverMember);
+  const client = make(net.member());
+  const listener = await server.listen(parseAddress(listenAt), () => {});
+  const address = listener.addresses()[0]!;
+  try {
+    const conn = await client.dial(address);
+    let bulkStream: Stream | undefined;
+    const bulkOnce = async (total: number): Promise<number> => {
+      let got = 0;
+      let finish: () => void = () => {};
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      sink = (n) => {
+        got += n;
+        if (got >= total) finish();
+      };
+      if (bulkStream === undefined || options.freshStream) {
+        bulkStream?.destroy();
+        bulkStream = await conn.newStream('/count/1');
+      }
+      return bulkThroughput(bulkStream, () => done, total);
+    };
+    await bulkOnce(Math.max(1 << 20, Math.floor(z.bulkBytes / 8 / 65536) * 65536));
+    const bulk = await bulkOnce(z.bulkBytes);
+    bulkStream?.destroy();
+    const s = await conn.newStream('/echo/1');
+    const next = byteWaiter((l) => s.on('data', (d: Buffer) => l(d.length)));
+    const rtt = await timed(z.rtts, Math.min(1000, z.rtts), async () => {
+      const p = next(MSG.length);
+      s.write(MSG);
+      await p;
+    });
+    s.destroy();
+    conn.abort();
+    const more = await options.more?.(() => client.dial(address));
+    return { bulk, rttP50: rtt.p50, rttP99: rtt.p99, more };
+  } finally {
+    await listener.close();
+    await client.close();
+    await server.close();
+  }
+}
+
+/** RSS per idle detr connection (both ends), in KiB, dialing `n` times between two members. */
+export async function detrRssPerConnection(
+  make: DetrTransportFactory,
+  listenAt: string,
+  n: number,
+  batch?: number,
+): Promise<number> {
+  const net = detrNetwork();
+  const server = make(net.member());
+  const client = make(net.member());
+  const listener = await server.listen(parseAddress(listenAt), () => {});
+  const address = listener.addresses()[0]!;
+  try {
+    const rss = await rssPerConnection(
+      n,
+      () => client.dial(address),
+      async (conns: Connection[]) => {
+        for (const c of conns) c.abort();
+        await delay(100);
+      },
+      batch,
+    );
+    return rss / 1024;
+  } finally {
+    await listener.close();
+    await client.close();
+    await server.close();
+  }
 }
