@@ -1,6 +1,8 @@
-// Reads length-prefixed handshake messages from a Duplex in paused mode, only while a message is
-// awaited (so a peer flooding bytes during the handshake meets the stream's own backpressure), and
-// hands back whatever was read past the last message.
+// Reads length-prefixed handshake messages from a Duplex, and hands back whatever was read past
+// the last message. The stream flows (its 'data' events come straight from the socket's reads,
+// without the paused mode's extra tick and read() per message) but never far: with no message
+// awaited and more than one message's worth buffered, it is paused, so a peer flooding bytes
+// during the handshake meets the stream's own backpressure. Released, the stream is left paused.
 import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../errors.js';
 
@@ -18,7 +20,7 @@ export class HandshakeReader {
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
   private released = false;
-  private readonly onReadable = (): void => this.pump();
+  private readonly onData = (chunk: Buffer | string): void => this.take(chunk);
   private readonly onEnd = (): void => this.fail(new HandshakeError('closed'));
   private readonly onClose = (): void => this.fail(new HandshakeError('closed'));
   private readonly onError = (err: Error): void =>
@@ -28,7 +30,7 @@ export class HandshakeReader {
     private readonly stream: Duplex,
     private readonly maxMessageBytes: number,
   ) {
-    stream.on('readable', this.onReadable);
+    stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('close', this.onClose);
     stream.on('error', this.onError);
@@ -49,19 +51,23 @@ export class HandshakeReader {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.waiter = { resolve, reject };
       if (this.failure !== undefined) this.fail(this.failure);
-      else this.pump();
+      else if (!this.tryDeliver() && this.stream.isPaused()) this.stream.resume();
     });
   }
 
-  private pump(): void {
+  private take(chunk: Buffer | string): void {
     if (this.released) return;
-    while (this.waiter !== undefined && this.failure === undefined) {
-      if (this.tryDeliver()) continue;
-      const chunk = this.stream.read() as Buffer | null;
-      if (chunk === null) return;
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-      this.chunks.push(b);
-      this.buffered += b.length;
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.chunks.push(b);
+    this.buffered += b.length;
+    if (this.waiter !== undefined && this.failure === undefined) this.tryDeliver();
+    // Nobody waits (or the message is not complete yet but already too large, which fails):
+    // keep at most about one message buffered here, the rest waits in the stream.
+    if (
+      this.waiter === undefined &&
+      this.buffered > this.maxMessageBytes + HANDSHAKE_HEADER_BYTES
+    ) {
+      this.stream.pause();
     }
   }
 
@@ -91,10 +97,11 @@ export class HandshakeReader {
     return true;
   }
 
-  /** Detaches from the stream and returns the bytes read past the last message. */
+  /** Detaches from the stream (left paused) and returns the bytes read past the last message. */
   release(): Uint8Array {
     this.released = true;
-    this.stream.off('readable', this.onReadable);
+    this.stream.pause();
+    this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
     this.stream.off('close', this.onClose);
     this.stream.off('error', this.onError);
