@@ -242,6 +242,13 @@ function networkIdText(id: Uint8Array): string {
   return text;
 }
 
+/** Writes a handshake message, unless the handshake was stopped or the stream is gone. */
+function send(stream: Duplex, reader: HandshakeReader, message: Uint8Array): void {
+  reader.check();
+  if (stream.destroyed || stream.writableEnded) throw new HandshakeError('closed');
+  stream.write(frameHandshakeMessage(message));
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -380,28 +387,18 @@ export async function performHandshake(
   // before the stream is touched.
   const payloadBytes = ownPayload(options, staticKey);
   const reader = new HandshakeReader(stream, maxBytes);
-  let failure: Error | undefined;
-  const fail = (err: Error): void => {
-    failure ??= err;
-    reader.fail(err);
-  };
-  const guard = (): void => {
-    if (failure !== undefined) throw failure;
-  };
+  const guard = reader.check.bind(reader);
   const timer = clock.setTimeout(
-    () => fail(new TimeoutError('The handshake timed out')),
+    () => reader.stop(new TimeoutError('The handshake timed out')),
     options.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
   );
   const signal = options.signal;
-  const onAbort = (): void => fail(new AbortError(undefined, { cause: signal?.reason }));
-  if (signal?.aborted === true) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-
-  const send = (message: Uint8Array): void => {
-    guard();
-    if (stream.destroyed || stream.writableEnded) throw new HandshakeError('closed');
-    stream.write(frameHandshakeMessage(message));
-  };
+  let onAbort: (() => void) | undefined;
+  if (signal !== undefined) {
+    onAbort = () => reader.stop(new AbortError(undefined, { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
 
   try {
     guard();
@@ -415,7 +412,7 @@ export async function performHandshake(
     const noise = new NoiseHandshake(init);
     let checked: Checked;
     if (initiator) {
-      send(noise.writeMessage(EMPTY));
+      send(stream, reader, noise.writeMessage(EMPTY));
       const m2 = await reader.read();
       const p2 = noise.readMessage(m2);
       checked = await checkRemote(
@@ -426,12 +423,12 @@ export async function performHandshake(
         guard,
       );
       guard();
-      send(noise.writeMessage(payloadBytes));
+      send(stream, reader, noise.writeMessage(payloadBytes));
     } else {
       const m1 = await reader.read();
       if (m1.length !== E_BYTES) throw new HandshakeError('malformed');
       noise.readMessage(m1);
-      send(noise.writeMessage(payloadBytes));
+      send(stream, reader, noise.writeMessage(payloadBytes));
       const m3 = await reader.read();
       const p3 = noise.readMessage(m3);
       checked = await checkRemote(
@@ -467,12 +464,12 @@ export async function performHandshake(
     reader.release();
     stream.on('error', () => {});
     stream.destroy();
-    if (failure !== undefined) throw failure;
+    if (reader.stopped !== undefined) throw reader.stopped;
     if (err instanceof HandshakeError) throw err;
     if (err instanceof RangeError) throw new HandshakeError('malformed', { cause: err });
     throw err;
   } finally {
     timer.cancel();
-    signal?.removeEventListener('abort', onAbort);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -19,22 +19,45 @@ export class HandshakeReader {
   private buffered = 0;
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
+  /** Why the handshake was stopped from outside (timeout, abort), if it was. */
+  stopped: Error | undefined;
   private released = false;
-  private readonly onData = (chunk: Buffer | string): void => this.take(chunk);
-  private readonly onEnd = (): void => this.fail(new HandshakeError('closed'));
-  private readonly onClose = (): void => this.fail(new HandshakeError('closed'));
-  private readonly onError = (err: Error): void =>
-    this.fail(new HandshakeError('closed', { cause: err }));
+  // Bound methods, not arrow fields: no closure per handshake beyond these three.
+  private readonly onData: (chunk: Buffer | string) => void;
+  private readonly onClosed: () => void;
+  private readonly onError: (err: Error) => void;
 
   constructor(
     private readonly stream: Duplex,
     private readonly maxMessageBytes: number,
   ) {
+    this.onData = this.take.bind(this);
+    this.onClosed = this.closed.bind(this);
+    this.onError = this.errored.bind(this);
     stream.on('data', this.onData);
-    stream.on('end', this.onEnd);
-    stream.on('close', this.onClose);
+    stream.on('end', this.onClosed);
+    stream.on('close', this.onClosed);
     stream.on('error', this.onError);
     if (stream.readableEnded || stream.destroyed) this.failure = new HandshakeError('closed');
+  }
+
+  /** Stops the handshake from outside with `err` (timeout, abort): see {@link check}. */
+  stop(err: Error): void {
+    this.stopped ??= err;
+    this.fail(err);
+  }
+
+  /** Throws the error the handshake was stopped with, if it was. */
+  check(): void {
+    if (this.stopped !== undefined) throw this.stopped;
+  }
+
+  private closed(): void {
+    this.fail(new HandshakeError('closed'));
+  }
+
+  private errored(err: Error): void {
+    this.fail(new HandshakeError('closed', { cause: err }));
   }
 
   /** Fails the pending and every later read with `err`. */
@@ -102,8 +125,8 @@ export class HandshakeReader {
     this.released = true;
     this.stream.pause();
     this.stream.off('data', this.onData);
-    this.stream.off('end', this.onEnd);
-    this.stream.off('close', this.onClose);
+    this.stream.off('end', this.onClosed);
+    this.stream.off('close', this.onClosed);
     this.stream.off('error', this.onError);
     const rest = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
     this.chunks = [];

@@ -25,19 +25,23 @@ import { upgrade, upgradeInbound } from '../upgrade.js';
 /** Remembers an error a socket emits before it connected (listeners removed on connect or stop). */
 class ConnectWatch {
   error: Error | undefined;
-  private readonly onError = (err: Error): void => {
-    this.error ??= err;
-  };
-  private readonly onConnect = (): void => this.stop();
+  private readonly onError: (err: Error) => void;
+  private readonly onConnect: () => void;
 
   constructor(private readonly socket: Socket) {
+    this.onError = this.failed.bind(this);
+    this.onConnect = this.stop.bind(this);
     socket.on('error', this.onError);
-    socket.once('connect', this.onConnect);
+    socket.on('connect', this.onConnect);
   }
 
   stop(): void {
     this.socket.off('error', this.onError);
     this.socket.off('connect', this.onConnect);
+  }
+
+  private failed(err: Error): void {
+    this.error ??= err;
   }
 }
 
