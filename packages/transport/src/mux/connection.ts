@@ -286,7 +286,17 @@ export class MuxConnection
     } else if (stream.unidirectional) this.inUni--;
     else this.inBidi--;
     if (!(stream.sendDone && stream.recvDone) && !stream.resetByRemote) {
-      this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_CANCEL);
+      // Lazy: nothing waits for it; it rides with the next write (or goes with an abort).
+      if (this.status !== 'closed') {
+        this.outbox.control(
+          encodeFrame(
+            MessageType.MuxReset,
+            { streamId: stream.id, code: MuxErrorCode.MUX_ERROR_CANCEL, reason: '' },
+            { version: this.version },
+          ),
+          true,
+        );
+      }
     }
     if (byId.size > 0) return;
     this.armIdle();

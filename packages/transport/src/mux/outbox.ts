@@ -11,6 +11,17 @@ export interface OutboxOwner {
   controlOverflow(): void;
 }
 
+const NONE = 0;
+/** A microtask flush: frames queued during this tick leave together. */
+const MICROTASK = 1;
+/** A setImmediate flush asked for by {@link Outbox.deferNextFlush}. */
+const DEFERRED = 2;
+/** A setImmediate flush for lazy frames only. */
+const LAZY = 3;
+/** Marks the setImmediate task (either kind of setImmediate flush). */
+const IMMEDIATE = 4;
+type Scheduled = typeof NONE | typeof MICROTASK | typeof DEFERRED | typeof LAZY;
+
 interface OutFrame {
   a: Uint8Array;
   b: Uint8Array | undefined;
@@ -36,7 +47,8 @@ export class Outbox {
   private out: OutFrame[] = [];
   private outBytes = 0;
   private controlBytes = 0;
-  private scheduled = false;
+  /** Which flush is scheduled, if any. */
+  private scheduled: Scheduled = NONE;
   /** The next flush waits for setImmediate instead of a microtask (see {@link deferNextFlush}). */
   private deferOnce = false;
   private blocked = false;
@@ -66,15 +78,21 @@ export class Outbox {
     this.push({ a: header, b: payload, len: header.length + payload.length });
   }
 
-  /** Queues a control frame; false (and the overflow callback) when the cap is passed. */
-  control(frame: Uint8Array): boolean {
+  /**
+   * Queues a control frame; false (and the overflow callback) when the cap is passed. A `lazy`
+   * frame (one nothing waits for, such as the reset of a stream we destroyed) alone waits for the
+   * end of this turn of the event loop, so that it rides with whatever comes next, or is dropped
+   * with everything queued if the connection is aborted meanwhile; anything else queued before
+   * then makes it leave with the usual flush.
+   */
+  control(frame: Uint8Array, lazy = false): boolean {
     if (this.closed) return false;
     this.controlBytes += frame.length;
     if (this.controlBytes > this.maxControlBytes) {
       this.owner.controlOverflow();
       return false;
     }
-    this.push({ a: frame, b: undefined, len: frame.length });
+    this.push({ a: frame, b: undefined, len: frame.length }, lazy);
     return true;
   }
 
@@ -95,7 +113,7 @@ export class Outbox {
    * leave in the same write as the frames queued now (the answer to the listener's first ping).
    */
   deferNextFlush(): void {
-    if (!this.scheduled) this.deferOnce = true;
+    if (this.scheduled === NONE) this.deferOnce = true;
   }
 
   /** The pipe drained. */
@@ -116,26 +134,39 @@ export class Outbox {
     for (const cb of writers) cb(e);
   }
 
-  private push(f: OutFrame): void {
+  private push(f: OutFrame, lazy = false): void {
     if (this.closed) return;
     this.out.push(f);
     this.outBytes += f.len;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      if (this.deferOnce) {
+    if (this.scheduled === NONE) {
+      if (this.deferOnce || lazy) {
+        this.scheduled = this.deferOnce ? DEFERRED : LAZY;
         this.deferOnce = false;
-        setImmediate(this.flushTask);
+        setImmediate(this.flushTask, IMMEDIATE);
       } else {
+        this.scheduled = MICROTASK;
         queueMicrotask(this.flushTask);
       }
+    } else if (this.scheduled === LAZY && !lazy) {
+      // Only lazy frames were waiting: this one does not wait for them.
+      this.scheduled = MICROTASK;
+      queueMicrotask(this.flushTask);
     }
   }
 
-  /** {@link flush} as a function for queueMicrotask, made once (not a closure per outbox tick). */
-  private readonly flushTask: () => void = this.flush.bind(this);
+  // The flush as tasks for queueMicrotask and setImmediate, made once (no closure per tick); each
+  // runs only if its kind of flush is still the one scheduled (a lazy flush overtaken by a
+  // microtask one finds nothing to do).
+  private readonly flushTask: (kind?: typeof IMMEDIATE) => void = this.flushIf.bind(this);
+
+  /** Runs from queueMicrotask (no argument) or setImmediate (`IMMEDIATE`). */
+  private flushIf(kind?: typeof IMMEDIATE): void {
+    const s = this.scheduled;
+    if (kind === IMMEDIATE ? s === DEFERRED || s === LAZY : s === MICROTASK) this.flush();
+  }
 
   flush(): void {
-    this.scheduled = false;
+    this.scheduled = NONE;
     if (this.blocked || this.closed) return;
     if (this.out.length === 0) {
       this.releaseWriters();

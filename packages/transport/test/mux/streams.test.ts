@@ -109,6 +109,39 @@ describe('mux streams', () => {
     expect((err as StreamResetError).remote).toBe(true);
   });
 
+  it('sends the reset of a destroyed stream with the next write, or not at all after an abort', async () => {
+    const held: Stream[] = [];
+    pair = muxPair({ listenerRegistry: registry({ '/hold/1': (s) => void held.push(s) }) });
+    const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
+    const a = await pair.dialer.newStream('/hold/1');
+    const b = await pair.dialer.newStream('/hold/1');
+    a.write('x');
+    b.write('y');
+    await tick();
+    expect(held).toHaveLength(2);
+    // A reset and data queued in the same tick leave in one write.
+    let writes = pair.dialer.counters.pipeWrites;
+    a.reset();
+    b.write('z');
+    await tick();
+    expect(pair.dialer.counters.pipeWrites - writes).toBe(1);
+    expect(await errorOf(held[0]!)).toBeInstanceOf(StreamResetError);
+    // A reset alone leaves within a turn of the event loop.
+    writes = pair.dialer.counters.pipeWrites;
+    b.reset();
+    expect(await errorOf(held[1]!)).toBeInstanceOf(StreamResetError);
+    expect(pair.dialer.counters.pipeWrites - writes).toBe(1);
+    // A reset followed at once by an abort of the connection is not written.
+    const c = await pair.dialer.newStream('/hold/1');
+    c.write('w');
+    await tick();
+    writes = pair.dialer.counters.pipeWrites;
+    c.reset();
+    pair.dialer.abort();
+    await tick();
+    expect(pair.dialer.counters.pipeWrites).toBe(writes);
+  });
+
   it('resets the stream when its handler throws', async () => {
     pair = muxPair({
       listenerRegistry: registry({
