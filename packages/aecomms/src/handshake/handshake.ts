@@ -285,8 +285,13 @@ async function checkRemote(
     throw new HandshakeError('malformed', { cause: err });
   }
   const signed = staticKeySigningBytes(remoteStatic);
-  const verify = (): boolean =>
-    provider.ed25519Verify(payload.identityKey, signed, payload.identitySig);
+  // Bound, not a closure: called only when the signature is not cached already.
+  const verify: () => boolean = provider.ed25519Verify.bind(
+    provider,
+    payload.identityKey,
+    signed,
+    payload.identitySig,
+  );
   if (
     !(o.cacheVerifiedSignatures === false
       ? verify()
