@@ -56,13 +56,16 @@ bool getList(napi_env env, napi_value v, Span* spans, uint32_t* count, size_t* t
   return true;
 }
 
-// One cipher context for the thread, initialised again for every message.
+// One cipher context for the thread, set to ChaCha20-Poly1305 once and given a new key and
+// nonce for every message (naming the cipher again costs a provider lookup per message).
 EVP_CIPHER_CTX* context() {
   static thread_local struct Holder {
     EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    bool ready = ctx != nullptr &&
+                 EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, nullptr, nullptr, 1) == 1;
     ~Holder() { EVP_CIPHER_CTX_free(ctx); }
   } holder;
-  return holder.ctx;
+  return holder.ready ? holder.ctx : nullptr;
 }
 
 // The arguments both functions share: key, nonce, ad (or null/undefined), list, out, offset.
@@ -100,8 +103,8 @@ bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
   uint8_t* out = c.out.data + c.offset;
   int n = 0;
   size_t o = 0;
-  bool ok = ctx != nullptr && EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, c.key.data,
-                                                c.nonce.data, encrypt ? 1 : 0) == 1;
+  bool ok = ctx != nullptr &&
+            EVP_CipherInit_ex(ctx, nullptr, nullptr, c.key.data, c.nonce.data, encrypt ? 1 : 0) == 1;
   if (ok && c.ad.len > 0)
     ok = EVP_CipherUpdate(ctx, nullptr, &n, c.ad.data, static_cast<int>(c.ad.len)) == 1;
   for (uint32_t i = 0; ok && i < c.count; i++) {
