@@ -103,6 +103,8 @@ export class MuxConnection
   private goAwayReceived = false;
   private closing: Promise<void> | undefined;
   private closeWaiters: Array<() => void> | undefined;
+  /** The first close listener (most connections have one: their transport's), then the rest. */
+  private closeListener: ((err?: Error) => void) | undefined;
   private closeListeners: Array<(err?: Error) => void> | undefined;
   private closeError: Error | undefined;
   /** A frame arrived from the remote (it accepted the connection). */
@@ -226,7 +228,8 @@ export class MuxConnection
 
   onClose(listener: (err?: Error) => void): void {
     if (this.status !== 'closed') {
-      (this.closeListeners ??= []).push(listener);
+      if (this.closeListener === undefined) this.closeListener = listener;
+      else (this.closeListeners ??= []).push(listener);
       return;
     }
     const err = this.closeError;
@@ -617,14 +620,19 @@ export class MuxConnection
     this.releaseCloseWaiters();
     if (destroyPipe) this.c.pipe.destroy();
     else this.c.pipe.end();
-    const listeners = this.closeListeners;
+    const first = this.closeListener;
+    const rest = this.closeListeners;
+    this.closeListener = undefined;
     this.closeListeners = undefined;
-    for (const l of listeners ?? []) {
-      try {
-        l(err);
-      } catch (e) {
-        this.log.warn({ err: e }, 'close listener threw');
-      }
+    if (first !== undefined) this.notifyClosed(first, err);
+    for (const l of rest ?? []) this.notifyClosed(l, err);
+  }
+
+  private notifyClosed(listener: (err?: Error) => void, err: Error | undefined): void {
+    try {
+      listener(err);
+    } catch (e) {
+      this.log.warn({ err: e }, 'close listener threw');
     }
   }
 }
