@@ -4,7 +4,7 @@ import { createIdentity, issueToken } from '@detr/aecomms';
 import { HandshakeError } from '@detr/aecomms';
 import type { Listener, PeerId, Transport } from '@detr/interface';
 import { parseAddress, withPeer } from '@detr/interface';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { DialFailedError, createTcpTransport } from '../src/index.js';
 import { createTestNetwork } from './support/network.js';
 
@@ -117,5 +117,42 @@ describe('TCP transport: connect and close', () => {
     await st.close();
     await closed;
     expect(inbound).toEqual([]);
+  });
+
+  it('close() ends a dial in flight with a ClosedError (no abort listener per dial)', async () => {
+    // A listener that accepts and never speaks: the dial waits for Noise message 2.
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => {
+      s.on('error', () => {});
+      accepted.push(s);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const ct = createTcpTransport(createTestNetwork().member(), {});
+    const dialing = ct.dial(parseAddress(`/ip4/127.0.0.1/tcp/${port}`));
+    await new Promise((r) => setTimeout(r, 50));
+    await ct.close();
+    await expect(dialing).rejects.toMatchObject({ name: 'ClosedError' });
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+
+  it('a dial given a signal still rejects with AbortError when it aborts', async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => {
+      s.on('error', () => {});
+      accepted.push(s);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const ct = createTcpTransport(createTestNetwork().member(), {});
+    started.push(ct);
+    const ac = new AbortController();
+    const dialing = ct.dial(parseAddress(`/ip4/127.0.0.1/tcp/${port}`), { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    await expect(dialing).rejects.toMatchObject({ code: 'ABORTED' });
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
   });
 });

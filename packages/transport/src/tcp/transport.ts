@@ -52,13 +52,22 @@ class TcpTransport implements Transport {
   private readonly servers = new Set<Server>();
   private readonly open = new OpenSet();
   /**
-   * Aborts in-flight dials on close (each listens to it until it ends: no MaxListeners limit).
-   * Inbound handshakes do not listen: close() destroys their sockets, held in `open`.
+   * Aborted on close. Neither dials nor inbound handshakes listen to it (an abort listener on an
+   * AbortSignal costs ~10 us to add and remove): close() destroys the sockets they hold, in
+   * `open`, which ends them. A dial the caller gives a signal listens to that one.
    */
   private readonly shutdown = shutdownController();
+  private readonly dialPreamble: Parameters<typeof beginDial>[0];
 
   constructor(components: TransportComponents, init: TransportInit) {
     ({ c: this.c, o: this.o } = resolveTransport(components, init));
+    this.dialPreamble = {
+      label: 'TCP',
+      kind: 'tcp',
+      shutdown: this.shutdown.signal,
+      gate: this.c.gate,
+      canDial: this.canDial.bind(this),
+    };
   }
 
   canDial(address: Address): boolean {
@@ -66,17 +75,7 @@ class TcpTransport implements Transport {
   }
 
   async dial(address: Address, options: DialOptions = {}): Promise<Connection> {
-    const { expectedPeer, signal } = beginDial(
-      {
-        label: 'TCP',
-        kind: 'tcp',
-        shutdown: this.shutdown.signal,
-        gate: this.c.gate,
-        canDial: (a) => this.canDial(a),
-      },
-      address,
-      options,
-    );
+    const { expectedPeer, signal } = beginDial(this.dialPreamble, address, options);
     const socket = connect({ host: address.host, port: address.port, noDelay: true });
     this.open.track(socket);
     // The handshake starts at once (its time limit covers the TCP connect too): its first message
@@ -90,11 +89,15 @@ class TcpTransport implements Transport {
         remoteAddress: address,
         transport: 'tcp',
         expectedPeer,
-        signal,
+        // Only the caller's signal (combined with shutdown) is listened to; see `shutdown`.
+        signal: options.signal === undefined ? undefined : signal,
       });
     } catch (err) {
       const cause = failedToConnect.error;
       if (cause !== undefined) throw new DialFailedError(address.toString(), { cause });
+      if (this.shutdown.signal.aborted && options.signal?.aborted !== true) {
+        throw new ClosedError('The TCP transport closed', { cause: err });
+      }
       throw err;
     } finally {
       failedToConnect.stop();
