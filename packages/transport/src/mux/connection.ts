@@ -129,6 +129,7 @@ export class MuxConnection
       components.pipe,
       settings.sendBufferBytes,
       settings.maxControlBufferBytes,
+      (streamId, bytes) => encodeDataHeader(streamId, bytes, { version: this.version }),
     );
     this.timers = new Deadlines(
       this,
@@ -530,7 +531,7 @@ export class MuxConnection
     while (off < end && stream.sendCredit > 0) {
       const n = Math.min(end - off, stream.sendCredit, this.maxData);
       const payload = off === 0 && n === end ? chunk : chunk.subarray(off, off + n);
-      this.outbox.data(encodeDataHeader(stream.id, n, { version: this.version }), payload);
+      this.outbox.data(stream.id, payload);
       stream.sendCredit -= n;
       off += n;
     }

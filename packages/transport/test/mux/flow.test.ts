@@ -178,4 +178,39 @@ describe('mux flow control', () => {
     expect(pair.dialer.counters.messagesSent - b2.messagesSent).toBe(1);
     expect(pair.dialer.counters.pipeWrites - b2.pipeWrites).toBe(1);
   });
+
+  it('64 KiB writes fill whole messages: data is split where a message is full', async () => {
+    const hold = holdInbound();
+    pair = muxPair({ listener: { streamWindowBytes: 1024 * 1024 }, listenerRegistry: hold.reg });
+    const s = await pair.dialer.newStream('/hold/1');
+    s.write('x');
+    const inbound = await hold.next();
+    await readAllOf(inbound, 1);
+    await tick(10); // the listener's window update is in: the whole write is within credit
+    const before = { ...pair.dialer.counters };
+    const data = Buffer.alloc(4 * 65536);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE(i * 7, i);
+    const back = readAllOf(inbound, data.length);
+    for (let o = 0; o < data.length; o += 65536) s.write(data.subarray(o, o + 65536));
+    expect((await back).equals(data)).toBe(true);
+    // 262,144 bytes in messages of up to 65,519: 5 of them (each 64 KiB write alone would be 2).
+    expect(pair.dialer.counters.messagesSent - before.messagesSent).toBe(5);
+  });
 });
+
+/** Reads exactly `n` bytes that `s` delivers from now on. */
+function readAllOf(s: Stream, n: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const onData = (c: Buffer): void => {
+      parts.push(c);
+      got += c.length;
+      if (got >= n) {
+        s.off('data', onData);
+        resolve(Buffer.concat(parts));
+      }
+    };
+    s.on('data', onData);
+  });
+}
