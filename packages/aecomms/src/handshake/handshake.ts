@@ -36,14 +36,16 @@ import {
   type SecureSessionInit,
 } from '../session/session.js';
 import { HandshakeReader, frameHandshakeMessage } from './reader.js';
+import { NO_FEATURES, bytesEqual, networkBits, ownPayload } from './reuse.js';
 import { cachedNoiseStaticKey, staticKeySigningBytes, type NoiseStaticKey } from './static-key.js';
+
+export { handshakePrologue } from './reuse.js';
 
 /** Default of {@link HandshakeOptions.timeoutMs}. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default of {@link HandshakeOptions.maxHandshakeMessageBytes}. */
 export const DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES = 8192;
 
-const PROLOGUE_PREFIX = new TextEncoder().encode('detr-noise-v1:');
 const EMPTY = new Uint8Array(0);
 const E_BYTES = 32;
 
@@ -168,99 +170,11 @@ function checkOptions(o: HandshakeOptions): void {
   if (!Number.isFinite(t) || t <= 0) throw new RangeError('timeoutMs must be > 0');
 }
 
-/** Our encoded payload and what it was encoded from, for the next handshake of the same key. */
-interface EncodedPayload {
-  token: SignedEnvelope | undefined;
-  versions: readonly number[];
-  features: readonly string[];
-  bytes: Uint8Array;
-}
-
-/** The last payload encoded for each static key (transports send the same one every time). */
-const payloads = new WeakMap<NoiseStaticKey, EncodedPayload>();
-/** The hex form of each network id seen (one string for every connection of a network). */
-const networkIdTexts = new WeakMap<Uint8Array, string>();
-const NO_FEATURES: readonly string[] = Object.freeze([]);
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * Our handshake payload, encoded (a RangeError for a field over its schema limit). Reused while
- * the static key, token (the same object), versions and features stay the same.
- */
-function ownPayload(o: HandshakeOptions, staticKey: NoiseStaticKey): Uint8Array {
-  const versions = o.versions ?? SUPPORTED_VERSIONS;
-  const features = o.features ?? NO_FEATURES;
-  const last = payloads.get(staticKey);
-  if (
-    last !== undefined &&
-    last.token === o.token &&
-    sameList(last.versions, versions) &&
-    sameList(last.features, features)
-  ) {
-    return last.bytes;
-  }
-  const bytes = HandshakePayload.encode({
-    identityKey: o.identity.publicKey,
-    identitySig: staticKey.identitySig,
-    ...(o.token !== undefined ? { token: o.token } : {}),
-    versions: versions.slice(),
-    features: features.slice(),
-  });
-  payloads.set(staticKey, {
-    token: o.token,
-    versions: Object.freeze(versions.slice()),
-    features: Object.freeze(features.slice()),
-    bytes,
-  });
-  return bytes;
-}
-
-/** The prologue of each network id seen (read-only: the handshake only hashes it). */
-const prologues = new WeakMap<Uint8Array, Uint8Array>();
-
-function prologueOf(id: Uint8Array): Uint8Array {
-  let prologue = prologues.get(id);
-  // Checked against the id's bytes: a network id changed in place gets a new prologue.
-  if (prologue === undefined || !bytesEqual(prologue.subarray(PROLOGUE_PREFIX.length), id)) {
-    prologue = handshakePrologue(id);
-    prologues.set(id, prologue);
-  }
-  return prologue;
-}
-
-function networkIdText(id: Uint8Array): string {
-  let text = networkIdTexts.get(id);
-  if (text === undefined) {
-    text = Buffer.from(id).toString('hex');
-    networkIdTexts.set(id, text);
-  }
-  return text;
-}
-
 /** Writes a handshake message, unless the handshake was stopped or the stream is gone. */
 function send(stream: Duplex, reader: HandshakeReader, message: Uint8Array): void {
   reader.check();
   if (stream.destroyed || stream.writableEnded) throw new HandshakeError('closed');
   stream.write(frameHandshakeMessage(message));
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** The Noise prologue: `"detr-noise-v1:"` ‖ network id. Peers of different networks never agree. */
-export function handshakePrologue(networkId: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PROLOGUE_PREFIX.length + networkId.length);
-  out.set(PROLOGUE_PREFIX, 0);
-  out.set(networkId, PROLOGUE_PREFIX.length);
-  return out;
 }
 
 interface Checked {
@@ -390,7 +304,14 @@ export async function performHandshake(
   const maxBytes = options.maxHandshakeMessageBytes ?? DEFAULT_MAX_HANDSHAKE_MESSAGE_BYTES;
   // Encoded up front: a local misconfiguration (a field over its schema limit) is a RangeError
   // before the stream is touched.
-  const payloadBytes = ownPayload(options, staticKey);
+  const payloadBytes = ownPayload(
+    options.identity.publicKey,
+    staticKey,
+    options.token,
+    options.versions ?? SUPPORTED_VERSIONS,
+    options.features,
+  );
+  const network = networkBits(options.network.networkId);
   const reader = new HandshakeReader(stream, maxBytes);
   const guard = reader.check.bind(reader);
   const timer = clock.setTimeout(
@@ -409,7 +330,7 @@ export async function performHandshake(
     guard();
     const init: NoiseHandshakeInit = {
       initiator,
-      prologue: prologueOf(options.network.networkId),
+      prologue: network.prologue,
       staticKey: staticKey.keyPair,
       provider,
     };
@@ -460,7 +381,7 @@ export async function performHandshake(
       peer: checked.peer,
       protocolVersion: checked.version,
       features: checked.features,
-      networkId: networkIdText(options.network.networkId),
+      networkId: network.idText,
       token: checked.token,
       staticKey: Uint8Array.from(noise.remoteStaticKey as Uint8Array),
     });
