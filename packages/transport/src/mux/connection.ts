@@ -129,7 +129,6 @@ export class MuxConnection
       components.pipe,
       settings.sendBufferBytes,
       settings.maxControlBufferBytes,
-      (streamId, bytes) => encodeDataHeader(streamId, bytes, { version: this.version }),
     );
     this.timers = new Deadlines(
       this,
@@ -438,6 +437,10 @@ export class MuxConnection
     if (this.open.size > 0 || this.status !== 'open') return;
     this.log.debug('idle timeout');
     this.closing ??= this.drainAndClose(undefined, MuxErrorCode.MUX_ERROR_IDLE_TIMEOUT);
+  }
+
+  dataHeader(streamId: number, bytes: number): Uint8Array {
+    return encodeDataHeader(streamId, bytes, { version: this.version });
   }
 
   controlOverflow(): void {

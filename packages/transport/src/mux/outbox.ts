@@ -14,6 +14,8 @@ import type { MessagePipe } from '../pipe.js';
 export interface OutboxOwner {
   /** The remote made us queue more control frames than allowed. */
   controlOverflow(): void;
+  /** Encodes the header of a data frame of `bytes` on stream `streamId`. */
+  dataHeader(streamId: number, bytes: number): Uint8Array;
 }
 
 const NONE = 0;
@@ -73,8 +75,6 @@ export class Outbox {
     private readonly pipe: MessagePipe,
     private readonly sendBufferBytes: number,
     private readonly maxControlBytes: number,
-    /** Encodes the header of a data frame of `bytes` on stream `streamId`. */
-    private readonly dataHeader: (streamId: number, bytes: number) => Uint8Array,
   ) {}
 
   /** A snapshot of the counters. */
@@ -192,15 +192,15 @@ export class Outbox {
     let cur: Uint8Array[] = [];
     let curBytes = 0;
     let frames = 0;
-    const next = (): void => {
-      messages.push(cur);
-      cur = [];
-      curBytes = 0;
-    };
+    // (No closure for "next message" here: one per flush costs more than the rest of a small one.)
     for (const f of this.out) {
       const control = f.a;
       if (control !== undefined) {
-        if (curBytes + control.length > max && curBytes > 0) next();
+        if (curBytes + control.length > max && curBytes > 0) {
+          messages.push(cur);
+          cur = [];
+          curBytes = 0;
+        }
         cur.push(control);
         curBytes += control.length;
         frames++;
@@ -212,12 +212,14 @@ export class Outbox {
         const rest = payload.length - o;
         const room = max - curBytes - DATA_HEADER_MAX_BYTES;
         if (room < Math.min(rest, MIN_FRAGMENT_BYTES)) {
-          next();
+          messages.push(cur);
+          cur = [];
+          curBytes = 0;
           continue;
         }
         const n = Math.min(rest, room);
         const part = n === payload.length ? payload : payload.subarray(o, o + n);
-        const header = this.dataHeader(f.sid, n);
+        const header = this.owner.dataHeader(f.sid, n);
         cur.push(header, part);
         curBytes += header.length + n;
         frames++;
