@@ -6,6 +6,9 @@
 import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../errors.js';
 
+/** What is left when nothing was read past the last message (shared: it has no bytes). */
+const NOTHING = new Uint8Array(0);
+
 /** Bytes of a handshake message's length prefix (big-endian). */
 export const HANDSHAKE_HEADER_BYTES = 2;
 
@@ -110,10 +113,12 @@ export class HandshakeReader {
     }
     if (this.buffered < HANDSHAKE_HEADER_BYTES + length) return false;
     const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    const message = all.subarray(HANDSHAKE_HEADER_BYTES, HANDSHAKE_HEADER_BYTES + length);
-    const rest = all.subarray(HANDSHAKE_HEADER_BYTES + length);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
+    const end = HANDSHAKE_HEADER_BYTES + length;
+    const message = all.subarray(HANDSHAKE_HEADER_BYTES, end);
+    // The usual case, nothing past the message: no view of the rest, the same chunk list.
+    this.chunks.length = 0;
+    if (all.length > end) this.chunks.push(all.subarray(end));
+    this.buffered = all.length - end;
     const w = this.waiter as Waiter;
     this.waiter = undefined;
     w.resolve(message);
@@ -128,7 +133,13 @@ export class HandshakeReader {
     this.stream.off('end', this.onClosed);
     this.stream.off('close', this.onClosed);
     this.stream.off('error', this.onError);
-    const rest = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const chunks = this.chunks;
+    const rest =
+      chunks.length === 0
+        ? NOTHING
+        : chunks.length === 1
+          ? (chunks[0] as Buffer)
+          : Buffer.concat(chunks);
     this.chunks = [];
     this.buffered = 0;
     return rest;
