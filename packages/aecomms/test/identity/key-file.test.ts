@@ -73,7 +73,8 @@ describe('key files', () => {
     );
     const loaded = await loadIdentity(path, { passphrase: 'correct horse' });
     expect(loaded.peerId.equals(identity.peerId)).toBe(true);
-  });
+    // Two scrypt runs at the default cost (32 MiB each): seconds on a loaded 2-core machine.
+  }, 30_000);
 
   it('reports a wrong passphrase, and a missing one, distinctly from corruption', async () => {
     const path = join(dir, 'enc.json');

@@ -72,8 +72,8 @@ class MemoryTransport implements Transport {
   private readonly own = new Set<string>();
   private readonly open = new OpenSet();
   /**
-   * Aborts in-flight handshakes on close. Every concurrent inbound handshake listens to it (and
-   * stops listening when it ends): no MaxListeners limit, their number is the gate's business.
+   * Aborts in-flight dials on close (each listens to it until it ends: no MaxListeners limit).
+   * Inbound handshakes only check it: close() destroys their sockets, held in `open`.
    */
   private readonly shutdown = shutdownController();
 
