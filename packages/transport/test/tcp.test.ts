@@ -21,6 +21,23 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** A TCP listener that accepts and never speaks: a dial to it waits for Noise message 2. */
+async function silentListener(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const accepted: Socket[] = [];
+  const silent = createServer((s) => {
+    s.on('error', () => {});
+    accepted.push(s);
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (silent.address() as AddressInfo).port,
+    stop: async () => {
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    },
+  };
+}
+
 const has = (list: Array<{ peer: PeerId; reason: string }>, peer: PeerId): boolean =>
   list.some((p) => p.peer.equals(peer) && p.reason === 'handshake-failed');
 
@@ -120,31 +137,17 @@ describe('TCP transport: connect and close', () => {
   });
 
   it('close() ends a dial in flight with a ClosedError (no abort listener per dial)', async () => {
-    // A listener that accepts and never speaks: the dial waits for Noise message 2.
-    const accepted: Socket[] = [];
-    const silent = createServer((s) => {
-      s.on('error', () => {});
-      accepted.push(s);
-    });
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const port = (silent.address() as AddressInfo).port;
+    const { port, stop } = await silentListener();
     const ct = createTcpTransport(createTestNetwork().member(), {});
     const dialing = ct.dial(parseAddress(`/ip4/127.0.0.1/tcp/${port}`));
     await new Promise((r) => setTimeout(r, 50));
     await ct.close();
     await expect(dialing).rejects.toMatchObject({ name: 'ClosedError' });
-    for (const s of accepted) s.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
+    await stop();
   });
 
   it('a dial given a signal still rejects with AbortError when it aborts', async () => {
-    const accepted: Socket[] = [];
-    const silent = createServer((s) => {
-      s.on('error', () => {});
-      accepted.push(s);
-    });
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const port = (silent.address() as AddressInfo).port;
+    const { port, stop } = await silentListener();
     const ct = createTcpTransport(createTestNetwork().member(), {});
     started.push(ct);
     const ac = new AbortController();
@@ -152,7 +155,6 @@ describe('TCP transport: connect and close', () => {
     await new Promise((r) => setTimeout(r, 50));
     ac.abort();
     await expect(dialing).rejects.toMatchObject({ code: 'ABORTED' });
-    for (const s of accepted) s.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
+    await stop();
   });
 });

@@ -24,6 +24,7 @@ import type { Benchmark, BenchContext } from '../lib/harness.js';
 import { best } from './transport.js';
 import { bulkThroughput } from '../lib/patterns.js';
 import {
+  byteCounter,
   byteWaiter,
   detrFirstRoundTrip,
   detrRssPerConnection,
@@ -232,20 +233,15 @@ async function libp2pQuic(z: Sizes): Promise<Figures> {
   const ma = a.getMultiaddrs()[0]!;
   try {
     const bulkOnce = async (total: number): Promise<number> => {
-      let got = 0;
-      let finish: () => void = () => {};
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      sink = (n) => {
-        got += n;
-        if (got >= total) finish();
-      };
+      const c = byteCounter(total);
+      sink = c.count;
       const st = await b.dialProtocol(ma, '/sink/1');
       const mbps = await bulkThroughput(
         {
           write: (d) => st.send(d),
           once: (_e, fn) => st.addEventListener('drain', () => fn(), { once: true }),
         },
-        () => done,
+        () => c.done,
         total,
       );
       st.abort(new Error('done'));

@@ -17,6 +17,7 @@ import type { Benchmark, BenchContext } from '../lib/harness.js';
 import { bulkThroughput } from '../lib/patterns.js';
 import { closeServer, connectLoopback, listenLoopback } from '../lib/tcp.js';
 import {
+  byteCounter,
   byteWaiter,
   detrFirstRoundTrip,
   detrNetwork,
@@ -64,20 +65,6 @@ export function best(runs: readonly SpeedFigures[]): SpeedFigures {
 }
 
 const MSG = Buffer.alloc(100, 0x61);
-
-/** Resolves once `total` bytes were counted by `onCount`'s caller. */
-function counter(total: number): { count: (n: number) => void; done: Promise<void> } {
-  let got = 0;
-  let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  return {
-    count(n) {
-      got += n;
-      if (got >= total) finish();
-    },
-    done,
-  };
-}
 
 /** Runs `measure` once on an eighth of the bytes (warm-up, discarded), then on all of them. */
 async function warmBulk(z: Sizes, measure: (total: number) => Promise<number>): Promise<number> {
@@ -147,7 +134,7 @@ async function secret(z: Sizes): Promise<SpeedFigures> {
   try {
     const a = await srv.open();
     const bulk = await warmBulk(z, (total) => {
-      const c = counter(total);
+      const c = byteCounter(total);
       sink = c.count;
       return bulkThroughput(a, () => c.done, total);
     });
@@ -233,7 +220,7 @@ async function libp2p(z: Sizes): Promise<SpeedFigures> {
   try {
     const bulkStream = await b.dialProtocol(ma, '/sink/1');
     const bulk = await warmBulk(z, (total) => {
-      const c = counter(total);
+      const c = byteCounter(total);
       sink = c.count;
       return bulkThroughput(
         {

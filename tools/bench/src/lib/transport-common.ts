@@ -60,6 +60,20 @@ export function bytesFrom(stream: Stream, n: number): Promise<void> {
   });
 }
 
+/** `done` resolves once `count` has been told of `total` bytes in all. */
+export function byteCounter(total: number): { count: (n: number) => void; done: Promise<void> } {
+  let got = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  return {
+    count(n) {
+      got += n;
+      if (got >= total) finish();
+    },
+    done,
+  };
+}
+
 /** A reusable "wait for the next `n` bytes" on a stream that keeps flowing. */
 export function byteWaiter(
   on: (listener: (bytes: number) => void) => void,
@@ -186,18 +200,13 @@ export async function detrSpeed<T = undefined>(
     const conn = await client.dial(address);
     let bulkStream: Stream | undefined;
     const bulkOnce = async (total: number): Promise<number> => {
-      let got = 0;
-      let finish: () => void = () => {};
-      const done = new Promise<void>((resolve) => (finish = resolve));
-      sink = (n) => {
-        got += n;
-        if (got >= total) finish();
-      };
+      const c = byteCounter(total);
+      sink = c.count;
       if (bulkStream === undefined || options.freshStream) {
         bulkStream?.destroy();
         bulkStream = await conn.newStream('/count/1');
       }
-      return bulkThroughput(bulkStream, () => done, total);
+      return bulkThroughput(bulkStream, () => c.done, total);
     };
     await bulkOnce(Math.max(1 << 20, Math.floor(z.bulkBytes / 8 / 65536) * 65536));
     const bulk = await bulkOnce(z.bulkBytes);
