@@ -26,7 +26,8 @@ export interface MessagePipe {
   /** Starts delivering inbound messages (none is delivered before). */
   start(handlers: PipeHandlers): void;
   /**
-   * Sends messages, each given as the pieces to concatenate, in one write to the socket.
+   * Sends messages, each given as the pieces to concatenate, in one write to the socket. The
+   * pieces are sealed or copied before this returns: the caller may reuse them at once.
    * Returns false when the caller should wait for `onDrain` before writing more.
    */
   write(messages: readonly (readonly Uint8Array[])[]): boolean;

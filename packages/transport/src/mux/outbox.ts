@@ -19,7 +19,13 @@ export interface OutboxOwner {
 }
 
 const NONE = 0;
-/** A microtask flush: frames queued during this tick leave together. */
+/**
+ * A flush at the end of this tick (process.nextTick): frames queued during the tick leave
+ * together. A tick, not a microtask: Node runs a stream's write callbacks as ticks too, queued
+ * after this one, so a writer is told its data is written only once it has been sealed (it may
+ * reuse its buffer then); a microtask would run after them when the write came from an I/O or
+ * timer callback.
+ */
 const MICROTASK = 1;
 /** A setImmediate flush asked for by {@link Outbox.deferNextFlush}. */
 const DEFERRED = 2;
@@ -159,21 +165,21 @@ export class Outbox {
         setImmediate(this.flushTask, IMMEDIATE);
       } else {
         this.scheduled = MICROTASK;
-        queueMicrotask(this.flushTask);
+        process.nextTick(this.flushTask);
       }
     } else if (this.scheduled === LAZY && !lazy) {
       // Only lazy frames were waiting: this one does not wait for them.
       this.scheduled = MICROTASK;
-      queueMicrotask(this.flushTask);
+      process.nextTick(this.flushTask);
     }
   }
 
-  // The flush as tasks for queueMicrotask and setImmediate, made once (no closure per tick); each
-  // runs only if its kind of flush is still the one scheduled (a lazy flush overtaken by a
-  // microtask one finds nothing to do).
+  // The flush as tasks for process.nextTick and setImmediate, made once (no closure per tick);
+  // each runs only if its kind of flush is still the one scheduled (a lazy flush overtaken by a
+  // tick one finds nothing to do).
   private readonly flushTask: (kind?: typeof IMMEDIATE) => void = this.flushIf.bind(this);
 
-  /** Runs from queueMicrotask (no argument) or setImmediate (`IMMEDIATE`). */
+  /** Runs from process.nextTick (no argument) or setImmediate (`IMMEDIATE`). */
   private flushIf(kind?: typeof IMMEDIATE): void {
     const s = this.scheduled;
     if (kind === IMMEDIATE ? s === DEFERRED || s === LAZY : s === MICROTASK) this.flush();

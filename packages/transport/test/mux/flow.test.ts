@@ -196,6 +196,34 @@ describe('mux flow control', () => {
     // 262,144 bytes in messages of up to 65,519: 5 of them (each 64 KiB write alone would be 2).
     expect(pair.dialer.counters.messagesSent - before.messagesSent).toBe(5);
   });
+  it('a writer may reuse its buffer once its write callback ran (the data is sealed by then)', async () => {
+    const hold = holdInbound();
+    pair = muxPair({ listenerRegistry: hold.reg });
+    const s = await pair.dialer.newStream('/hold/1');
+    s.write('x');
+    const inbound = await hold.next();
+    await readAllOf(inbound, 1);
+    const buf = Buffer.alloc(1000, 0xaa);
+    const back = readAllOf(inbound, 3 * 1000);
+    // Written from a macrotask: Node runs the write callback (a nextTick) before any microtask.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        let left = 3;
+        const next = (): void => {
+          s.write(buf, () => {
+            buf.fill(0x55); // reused at once, as Node's contract allows
+            if (--left > 0) {
+              buf.fill(0xaa);
+              next();
+            } else resolve();
+          });
+        };
+        next();
+      }),
+    );
+    const got = await back;
+    expect(got.every((b) => b === 0xaa)).toBe(true);
+  });
 });
 
 /** Reads exactly `n` bytes that `s` delivers from now on. */
