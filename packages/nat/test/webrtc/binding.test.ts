@@ -29,6 +29,19 @@ afterEach(() => {
  * stage, as a real route gives, so the strategy's retry of an early-failing stage works.
  */
 async function negotiate(): Promise<[Negotiated, Negotiated]> {
+  // What this file tests starts after the connection is up: a loopback ICE/DTLS setup that fails
+  // on a loaded machine (every stage of the strategy failing, seen once on CI) is set up again,
+  // at most three times in all.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await negotiateOnce();
+    } catch (err) {
+      if (attempt >= 3 || (err as Error).name !== 'IceFailedError') throw err;
+    }
+  }
+}
+
+async function negotiateOnce(): Promise<[Negotiated, Negotiated]> {
   let answered: Promise<Negotiated> | undefined;
   const dialed = await dialStrategy(ctx, {
     openPath: () => {
@@ -108,5 +121,5 @@ describe('DTLS binding', () => {
     expect(bSide.session.closed).toBe(true);
     x.destroy();
     y.destroy();
-  }, 30_000);
+  }, 90_000);
 });
