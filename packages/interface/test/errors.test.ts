@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import {
   AbortError,
@@ -44,4 +46,32 @@ describe('errors', () => {
     expect(s.aborted).toBe(true);
     expect(combineSignals(a.signal)).toBe(a.signal);
   });
+
+  it('combineSignals fires a timeout nothing else holds, even after garbage collections', () => {
+    // Node 20's AbortSignal.any holds its sources weakly: without combineSignals keeping them,
+    // none of these fired once GC ran (nodejs/node#57736). In a child process: jest's realm
+    // keeps objects alive that a plain process lets go.
+    const script = `
+      import { combineSignals } from '@detr/interface';
+      import { setFlagsFromString } from 'node:v8';
+      import { runInNewContext } from 'node:vm';
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc');
+      let fired = 0;
+      const held = [];
+      for (let i = 0; i < 20; i++) {
+        const s = combineSignals(AbortSignal.timeout(20), new AbortController().signal);
+        s.addEventListener('abort', () => fired++);
+        held.push(s);
+      }
+      for (let k = 0; k < 10; k++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
+      for (let k = 0; k < 50 && fired < 20; k++) await new Promise((r) => setTimeout(r, 20));
+      console.log(fired, held.length);`;
+    const out = execFileSync(
+      process.execPath,
+      ['--conditions=@detr/source', '--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(out.trim()).toBe('20 20');
+  }, 60_000);
 });
