@@ -66,7 +66,7 @@ describe('errors', () => {
       }
       for (let k = 0; k < 10; k++) { gc(); await new Promise((r) => setTimeout(r, 10)); }
       for (let k = 0; k < 50 && fired < 20; k++) await new Promise((r) => setTimeout(r, 20));
-      console.log(fired, held.length);`;
+      process.stdout.write(fired + ' ' + held.length);`;
     const out = execFileSync(
       process.execPath,
       ['--conditions=@detr/source', '--import', 'tsx', '--input-type=module', '-e', script],
