@@ -123,11 +123,8 @@ export class NativeChaChaPoly {
   ): Uint8Array | null {
     if (tag.length !== 16) return null;
     const n = totalLength(pieces);
-    if (n === 0) {
-      return this.native.open(this.key, nonce, ad ?? null, pieces, EMPTY, 0, tag) ? EMPTY : null;
-    }
     // Its own memory: a caller may keep a plaintext (or a view of it) for long.
-    const out = n < 4096 ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
+    const out = n === 0 ? EMPTY : n < 4096 ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
     return this.native.open(this.key, nonce, ad ?? null, fewParts(pieces), out, 0, tag)
       ? out
       : null;

@@ -81,6 +81,11 @@ export const SODIUM_AEAD_MAX_BYTES = 8 * 1024;
  * against 6.7 µs at 4 KiB; equal at 512 B).
  */
 export const SODIUM_AEAD_MAX_BYTES_NATIVE = 512;
+/** The limit in use: messages over it go to Node's OpenSSL (the native AEAD when built). */
+const LIBSODIUM_MAX_BYTES =
+  nativeAead() === undefined ? SODIUM_AEAD_MAX_BYTES : SODIUM_AEAD_MAX_BYTES_NATIVE;
+/** `sealInto` takes any size with the native AEAD (long messages go to it in place). */
+const SEAL_INTO_MAX_BYTES = nativeAead() === undefined ? SODIUM_AEAD_MAX_BYTES : Infinity;
 
 class SodiumX25519 implements X25519KeyPair {
   readonly publicKey: Uint8Array;
@@ -170,11 +175,7 @@ function own(bytes: Uint8Array): Uint8Array {
 }
 
 class SodiumAead implements Aead {
-  /** Any size with the native addon (long messages go to it in place), else libsodium's range. */
-  readonly sealIntoMaxBytes = nativeAead() === undefined ? SODIUM_AEAD_MAX_BYTES : Infinity;
-  /** Longer messages go to Node's OpenSSL (the native AEAD when built). */
-  private readonly maxBytes =
-    nativeAead() === undefined ? SODIUM_AEAD_MAX_BYTES : SODIUM_AEAD_MAX_BYTES_NATIVE;
+  readonly sealIntoMaxBytes = SEAL_INTO_MAX_BYTES;
   private readonly key: Uint8Array;
   private large: Aead | undefined;
 
@@ -192,7 +193,7 @@ class SodiumAead implements Aead {
 
   seal(nonce: Uint8Array, ad: Uint8Array | undefined, parts: readonly Uint8Array[]): Uint8Array[] {
     const n = totalLength(parts);
-    if (n > this.maxBytes) return this.node.seal(nonce, ad, parts);
+    if (n > LIBSODIUM_MAX_BYTES) return this.node.seal(nonce, ad, parts);
     const out = Buffer.allocUnsafe(n + TAG_BYTES);
     this.sealInto(nonce, ad, parts, out, 0);
     return [out];
@@ -205,11 +206,11 @@ class SodiumAead implements Aead {
     out: Uint8Array,
     offset: number,
   ): number {
-    if (totalLength(parts) > this.maxBytes) {
+    if (totalLength(parts) > LIBSODIUM_MAX_BYTES) {
       const node = this.node;
       if (node.sealInto !== undefined) return node.sealInto(nonce, ad, parts, out, offset);
       let o = offset;
-      for (const piece of this.node.seal(nonce, ad, parts)) {
+      for (const piece of node.seal(nonce, ad, parts)) {
         out.set(piece, o);
         o += piece.length;
       }
@@ -244,7 +245,7 @@ class SodiumAead implements Aead {
   ): Uint8Array | null {
     if (tag.length !== TAG_BYTES) return null;
     const n = totalLength(pieces);
-    if (n > this.maxBytes) return this.node.open(nonce, ad, pieces, tag);
+    if (n > LIBSODIUM_MAX_BYTES) return this.node.open(nonce, ad, pieces, tag);
     // Its own memory (never a slice of Buffer's shared pool): a caller may keep a plaintext, or a
     // view into it, for long (a handshake payload's keys), which must not pin a pool slab.
     const out = Buffer.allocUnsafeSlow(n);
