@@ -55,8 +55,6 @@ export interface MuxConnectionInfo {
   version: number;
 }
 
-/** Most bytes of framing before a data payload (length, version, type, stream id, length). */
-const MAX_DATA_HEADER_BYTES = 24;
 /** A window refilled faster than this (or two round trips) grows. */
 const GROW_WITHIN_MS = 10;
 /** Readable/writable high-water mark of each stream. */
@@ -86,7 +84,6 @@ export class MuxConnection
   private readonly outbox: Outbox;
   private readonly timers: Deadlines;
   private readonly inbound: InboundFrames;
-  private readonly maxData: number;
   /** Next id we open (odd when we dialed, even when we accepted). */
   private nextLocalId: number;
   private outBidi = 0;
@@ -123,7 +120,6 @@ export class MuxConnection
     this.settings = settings;
     this.idleTimeoutMs = settings.idleTimeoutMs;
     this.nextLocalId = info.direction === 'outbound' ? 1 : 2;
-    this.maxData = components.pipe.maxMessageBytes - MAX_DATA_HEADER_BYTES;
     this.outbox = new Outbox(
       this,
       components.pipe,
@@ -528,17 +524,16 @@ export class MuxConnection
     this.outbox.control(encodeFrame(type, message, { version: this.version }));
   }
 
+  /** Queues as much of `chunk` from `from` as the stream's credit allows (the outbox frames it). */
   private sendWithinCredit(stream: MuxStream, chunk: Uint8Array, from: number): number {
-    let off = from;
-    const end = chunk.length;
-    while (off < end && stream.sendCredit > 0) {
-      const n = Math.min(end - off, stream.sendCredit, this.maxData);
-      const payload = off === 0 && n === end ? chunk : chunk.subarray(off, off + n);
-      this.outbox.data(stream.id, payload);
-      stream.sendCredit -= n;
-      off += n;
-    }
-    return off;
+    const n = Math.min(chunk.length - from, stream.sendCredit);
+    if (n <= 0) return from;
+    this.outbox.data(
+      stream.id,
+      from === 0 && n === chunk.length ? chunk : chunk.subarray(from, from + n),
+    );
+    stream.sendCredit -= n;
+    return from + n;
   }
 
   private track(stream: MuxStream): void {

@@ -26,14 +26,14 @@ const NONE = 0;
  * reuse its buffer then); a microtask would run after them when the write came from an I/O or
  * timer callback.
  */
-const MICROTASK = 1;
+const TICK = 1;
 /** A setImmediate flush asked for by {@link Outbox.deferNextFlush}. */
 const DEFERRED = 2;
 /** A setImmediate flush for lazy frames only. */
 const LAZY = 3;
 /** Marks the setImmediate task (either kind of setImmediate flush). */
 const IMMEDIATE = 4;
-type Scheduled = typeof NONE | typeof MICROTASK | typeof DEFERRED | typeof LAZY;
+type Scheduled = typeof NONE | typeof TICK | typeof DEFERRED | typeof LAZY;
 
 /** A queued frame: a control frame (`a`), or data (`b`) of stream `sid`, framed at flush. */
 interface OutFrame {
@@ -164,12 +164,12 @@ export class Outbox {
         this.deferOnce = false;
         setImmediate(this.flushTask, IMMEDIATE);
       } else {
-        this.scheduled = MICROTASK;
+        this.scheduled = TICK;
         process.nextTick(this.flushTask);
       }
     } else if (this.scheduled === LAZY && !lazy) {
       // Only lazy frames were waiting: this one does not wait for them.
-      this.scheduled = MICROTASK;
+      this.scheduled = TICK;
       process.nextTick(this.flushTask);
     }
   }
@@ -182,7 +182,7 @@ export class Outbox {
   /** Runs from process.nextTick (no argument) or setImmediate (`IMMEDIATE`). */
   private flushIf(kind?: typeof IMMEDIATE): void {
     const s = this.scheduled;
-    if (kind === IMMEDIATE ? s === DEFERRED || s === LAZY : s === MICROTASK) this.flush();
+    if (kind === IMMEDIATE ? s === DEFERRED || s === LAZY : s === TICK) this.flush();
   }
 
   /** Sends everything queued, in as few messages as fit (data split where a message is full). */
