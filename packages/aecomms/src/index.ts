@@ -88,6 +88,7 @@ export {
   createSecureSession,
   MAX_PLAINTEXT_BYTES,
   FRAME_HEADER_BYTES,
+  FRAME_OVERHEAD_BYTES,
   DEFAULT_REKEY_AFTER_MESSAGES,
 } from './session/session.js';
 export type { NativeAead } from './crypto/native.js';

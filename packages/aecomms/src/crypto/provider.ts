@@ -64,6 +64,17 @@ export interface Aead {
     pieces: readonly Uint8Array[],
     tag: Uint8Array,
   ): Uint8Array | null;
+  /**
+   * Optional fast path: like {@link open}, but each piece becomes its own plaintext (no buffer is
+   * allocated). False when authentication fails; the pieces then hold no plaintext. Without it,
+   * callers open and copy back.
+   */
+  openInPlace?(
+    nonce: Uint8Array,
+    ad: Uint8Array | undefined,
+    pieces: readonly Uint8Array[],
+    tag: Uint8Array,
+  ): boolean;
 }
 
 /** scrypt cost parameters. */
@@ -163,4 +174,13 @@ export function totalLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
   return n;
+}
+
+/** @internal Copies `from` over the concatenation of `pieces` (as long as they are together). */
+export function copyInto(pieces: readonly Uint8Array[], from: Uint8Array): void {
+  let o = 0;
+  for (const p of pieces) {
+    p.set(from.subarray(o, o + p.length));
+    o += p.length;
+  }
 }

@@ -24,6 +24,7 @@ import { nativeAead } from './native.js';
 import { nodeChaChaPoly, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
+  copyInto,
   isAllZero,
   totalLength,
   type Aead,
@@ -276,6 +277,42 @@ class SodiumAead implements Aead {
       return null;
     }
     return n === 0 ? EMPTY : out;
+  }
+
+  openInPlace(
+    nonce: Uint8Array,
+    ad: Uint8Array | undefined,
+    pieces: readonly Uint8Array[],
+    tag: Uint8Array,
+  ): boolean {
+    if (tag.length !== TAG_BYTES) return false;
+    const n = totalLength(pieces);
+    const node = this.node;
+    if (n > LIBSODIUM_MAX_BYTES && node.openInPlace !== undefined) {
+      return node.openInPlace(nonce, ad, pieces, tag);
+    }
+    if (n > LIBSODIUM_MAX_BYTES || pieces.length !== 1) {
+      const plaintext = this.open(nonce, ad, pieces, tag);
+      if (plaintext === null) return false;
+      copyInto(pieces, plaintext);
+      return true;
+    }
+    // One piece: libsodium decrypts it in place (and writes nothing when the tag fails).
+    const ct = pieces[0] as Uint8Array;
+    try {
+      this.s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+        ct,
+        null,
+        ct,
+        tag,
+        ad !== undefined && ad.length > 0 ? ad : null,
+        nonce,
+        this.key,
+      );
+    } catch {
+      return false;
+    }
+    return true;
   }
 }
 

@@ -5,7 +5,7 @@
 // is exact only to 2^53). Nonce 2^64 − 1 is reserved by the spec: using it throws
 // NonceExhaustedError. The ChaChaPoly nonce is 32 zero bits followed by the little-endian
 // counter (spec section 12.3).
-import type { Aead, CryptoProvider } from '../crypto/provider.js';
+import { copyInto, type Aead, type CryptoProvider } from '../crypto/provider.js';
 import { DecryptError, NonceExhaustedError } from '../errors.js';
 
 /** Authentication tag length of ChaChaPoly. */
@@ -60,17 +60,27 @@ export class CipherState {
     return (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
 
-  private nextNonce(): Uint8Array {
+  /** The current nonce (not advanced). */
+  private currentNonce(): Uint8Array {
     if (this.lo === 0xffff_ffff && this.hi === 0xffff_ffff) throw new NonceExhaustedError();
     this.nonceView.setUint32(4, this.lo, true);
     this.nonceView.setUint32(8, this.hi, true);
+    return this.nonce;
+  }
+
+  private advance(): void {
     if (this.lo === 0xffff_ffff) {
       this.lo = 0;
       this.hi = (this.hi + 1) >>> 0;
     } else {
       this.lo++;
     }
-    return this.nonce;
+  }
+
+  private nextNonce(): Uint8Array {
+    const nonce = this.currentNonce();
+    this.advance();
+    return nonce;
   }
 
   /**
@@ -120,18 +130,31 @@ export class CipherState {
   decryptPieces(ad: Uint8Array, pieces: readonly Uint8Array[], tag: Uint8Array): Uint8Array | null {
     const aead = this.aead;
     if (aead === undefined) throw new Error('decryptPieces needs a key');
-    if (this.lo === 0xffff_ffff && this.hi === 0xffff_ffff) throw new NonceExhaustedError();
-    this.nonceView.setUint32(4, this.lo, true);
-    this.nonceView.setUint32(8, this.hi, true);
-    const plaintext = aead.open(this.nonce, ad, pieces, tag);
+    const plaintext = aead.open(this.currentNonce(), ad, pieces, tag);
     if (plaintext === null) return null;
-    if (this.lo === 0xffff_ffff) {
-      this.lo = 0;
-      this.hi = (this.hi + 1) >>> 0;
-    } else {
-      this.lo++;
-    }
+    this.advance();
     return plaintext;
+  }
+
+  /**
+   * DecryptWithAd of the ciphertext `pieces` in place: on success each piece holds its plaintext
+   * and true is returned; false on authentication failure (the nonce is not advanced). Providers
+   * without an in-place open decrypt and copy back.
+   *
+   * @throws {NonceExhaustedError} when the nonce space is used up
+   */
+  decryptInPlace(ad: Uint8Array, pieces: readonly Uint8Array[], tag: Uint8Array): boolean {
+    const aead = this.aead;
+    if (aead === undefined) throw new Error('decryptInPlace needs a key');
+    if (aead.openInPlace === undefined) {
+      const plaintext = this.decryptPieces(ad, pieces, tag);
+      if (plaintext === null) return false;
+      copyInto(pieces, plaintext);
+      return true;
+    }
+    if (!aead.openInPlace(this.currentNonce(), ad, pieces, tag)) return false;
+    this.advance();
+    return true;
   }
 
   /** EncryptWithAd(ad, plaintext) as one contiguous ciphertext. */

@@ -21,10 +21,18 @@ import { MAX_NOISE_MESSAGE_BYTES, TAG_BYTES, type CipherState } from '../noise/c
 export const MAX_PLAINTEXT_BYTES = MAX_NOISE_MESSAGE_BYTES - TAG_BYTES;
 /** Bytes of a frame's length prefix. */
 export const FRAME_HEADER_BYTES = 2;
+/** Bytes a frame adds to its plaintext: the length prefix and the tag. */
+export const FRAME_OVERHEAD_BYTES = FRAME_HEADER_BYTES + TAG_BYTES;
 /** Default of {@link SecureSessionInit.rekeyAfterMessages}. */
 export const DEFAULT_REKEY_AFTER_MESSAGES = 65_536;
 
 const EMPTY = new Uint8Array(0);
+
+function totalBytes(pieces: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
 
 /** Counters of a session. */
 export interface SecureSessionStats {
@@ -62,6 +70,18 @@ export interface SecureSession {
    */
   seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[];
   /**
+   * Like {@link seal}, written as one frame into `out` at `offset`, which must have room for
+   * the plaintext plus {@link FRAME_OVERHEAD_BYTES}. Returns the bytes written. With the built-in
+   * providers the ciphertext is written in place (no buffer is allocated); with others the frame
+   * is copied there. For batching: seal every message of a write into one reused buffer.
+   *
+   * @throws {RangeError} when the parts add up to more than {@link maxPlaintextBytes} or `out` is
+   *   too short
+   * @throws {ClosedError} after the session closed
+   * @throws {NonceExhaustedError} when the send nonce space is used up (the session closes)
+   */
+  sealInto(parts: Uint8Array | readonly Uint8Array[], out: Uint8Array, offset: number): number;
+  /**
    * Like {@link seal}, as one contiguous buffer (one extra copy).
    *
    * @throws {RangeError} when the parts add up to more than {@link maxPlaintextBytes}
@@ -79,6 +99,19 @@ export interface SecureSession {
    * @throws {ClosedError} after the session closed
    */
   open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void;
+  /**
+   * Like {@link open}, but decrypts in place, in the received chunks themselves: each plaintext is
+   * given as the views of the chunks it arrived in (one, or more when its frame spanned chunks),
+   * and no buffer is allocated. The chunks must be memory the caller hands over for good (a
+   * kernel socket's read buffers): they are overwritten, and the views stay valid. Do not mix
+   * with {@link open} on one session.
+   *
+   * @throws {DecryptError} for a frame that fails authentication (the session closes; the pieces
+   *   of that frame are zeroed)
+   * @throws {MalformedFrameError} for a length below the tag size (the session closes)
+   * @throws {ClosedError} after the session closed
+   */
+  openInPlace(chunk: Uint8Array, onMessage: (pieces: readonly Uint8Array[]) => void): void;
   /** True while a partial frame is buffered (the stream must not end here). */
   readonly pendingPartialFrame: boolean;
   /**
@@ -114,6 +147,8 @@ class Session implements SecureSession {
   private sinceSendRekey = 0;
   private sinceReceiveRekey = 0;
   private isClosed = false;
+  /** Plaintext bytes of the message being sealed (set by `plaintext()`, no tuple allocated). */
+  private sealing = 0;
   private readonly counters: SecureSessionStats = {
     messagesSent: 0,
     messagesReceived: 0,
@@ -165,7 +200,8 @@ class Session implements SecureSession {
     throw err;
   }
 
-  seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[] {
+  /** The parts as a list and their total length, checked against the message limit. */
+  private plaintext(parts: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
     if (this.isClosed) throw new ClosedError('The secure session is closed');
     const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
     let n = 0;
@@ -173,6 +209,52 @@ class Session implements SecureSession {
     if (n > MAX_PLAINTEXT_BYTES) {
       throw new RangeError(`a message carries at most ${MAX_PLAINTEXT_BYTES} plaintext bytes`);
     }
+    this.sealing = n;
+    return list;
+  }
+
+  /** Counts a sealed message and applies the send rekey when due. */
+  private sealed(n: number): void {
+    this.counters.messagesSent++;
+    this.counters.bytesSealed += n;
+    if (this.rekeyEvery > 0 && ++this.sinceSendRekey >= this.rekeyEvery) {
+      this.sinceSendRekey = 0;
+      this.send.rekey();
+      this.counters.rekeys++;
+    }
+  }
+
+  sealInto(parts: Uint8Array | readonly Uint8Array[], out: Uint8Array, offset: number): number {
+    const list = this.plaintext(parts);
+    const n = this.sealing;
+    const bytes = FRAME_HEADER_BYTES + n + TAG_BYTES;
+    if (!Number.isInteger(offset) || offset < 0 || offset + bytes > out.length) {
+      throw new RangeError(`sealInto needs ${bytes} bytes of room at the offset`);
+    }
+    if (!this.send.canEncryptInto(n)) {
+      const frame = this.seal(list);
+      let o = offset;
+      for (const b of frame) {
+        out.set(b, o);
+        o += b.length;
+      }
+      return bytes;
+    }
+    out[offset] = (n + TAG_BYTES) >>> 8;
+    out[offset + 1] = (n + TAG_BYTES) & 0xff;
+    try {
+      this.send.encryptInto(EMPTY, list, out, offset + FRAME_HEADER_BYTES);
+    } catch (err) {
+      if (err instanceof NonceExhaustedError) this.fail(err);
+      throw err;
+    }
+    this.sealed(n);
+    return bytes;
+  }
+
+  seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[] {
+    const list = this.plaintext(parts);
+    const n = this.sealing;
     let out: Buffer[];
     try {
       if (this.send.canEncryptInto(n)) {
@@ -194,13 +276,7 @@ class Session implements SecureSession {
       if (err instanceof NonceExhaustedError) this.fail(err);
       throw err;
     }
-    this.counters.messagesSent++;
-    this.counters.bytesSealed += n;
-    if (this.rekeyEvery > 0 && ++this.sinceSendRekey >= this.rekeyEvery) {
-      this.sinceSendRekey = 0;
-      this.send.rekey();
-      this.counters.rekeys++;
-    }
+    this.sealed(n);
     return out;
   }
 
@@ -210,6 +286,19 @@ class Session implements SecureSession {
   }
 
   open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void {
+    this.consume(chunk, onMessage, undefined);
+  }
+
+  openInPlace(chunk: Uint8Array, onMessage: (pieces: readonly Uint8Array[]) => void): void {
+    this.consume(chunk, undefined, onMessage);
+  }
+
+  /** Splits `chunk` into frames; each whole frame is opened into a new buffer or in place. */
+  private consume(
+    chunk: Uint8Array,
+    onMessage: ((plaintext: Uint8Array) => void) | undefined,
+    onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined,
+  ): void {
     if (this.isClosed) throw new ClosedError('The secure session is closed');
     let o = 0;
     const len = chunk.length;
@@ -237,10 +326,10 @@ class Session implements SecureSession {
         if (this.ctPieces.length === 0 && len - o >= this.frameLength) {
           const ctEnd = o + this.ctNeeded;
           this.deliver(
-            chunk.subarray(o, ctEnd),
-            undefined,
+            [chunk.subarray(o, ctEnd)],
             chunk.subarray(ctEnd, ctEnd + TAG_BYTES),
             onMessage,
+            onPieces,
           );
           o = ctEnd + TAG_BYTES;
           continue;
@@ -262,33 +351,40 @@ class Session implements SecureSession {
       o += takeTag;
       if (this.tagFill < TAG_BYTES) return;
       const pieces = this.ctPieces.splice(0, this.ctPieces.length);
-      this.deliver(undefined, pieces, tag, onMessage);
+      this.deliver(pieces, tag, onMessage, onPieces);
     }
   }
 
   private deliver(
-    single: Uint8Array | undefined,
-    pieces: Uint8Array[] | undefined,
+    pieces: Uint8Array[],
     tag: Uint8Array,
-    onMessage: (plaintext: Uint8Array) => void,
+    onMessage: ((plaintext: Uint8Array) => void) | undefined,
+    onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined,
   ): void {
     this.frameLength = -1;
-    let plaintext: Uint8Array | null;
+    let plaintext: Uint8Array | null = null;
+    let ok: boolean;
     try {
-      plaintext = this.receive.decryptPieces(EMPTY, pieces ?? [single as Uint8Array], tag);
+      if (onPieces !== undefined) {
+        ok = this.receive.decryptInPlace(EMPTY, pieces, tag);
+      } else {
+        plaintext = this.receive.decryptPieces(EMPTY, pieces, tag);
+        ok = plaintext !== null;
+      }
     } catch (err) {
       if (err instanceof NonceExhaustedError) this.fail(err);
       throw err;
     }
-    if (plaintext === null) this.fail(new DecryptError());
+    if (!ok) this.fail(new DecryptError());
     this.counters.messagesReceived++;
-    this.counters.bytesOpened += plaintext.length;
+    this.counters.bytesOpened += plaintext === null ? totalBytes(pieces) : plaintext.length;
     if (this.rekeyEvery > 0 && ++this.sinceReceiveRekey >= this.rekeyEvery) {
       this.sinceReceiveRekey = 0;
       this.receive.rekey();
       this.counters.rekeys++;
     }
-    onMessage(plaintext);
+    if (onPieces !== undefined) onPieces(pieces);
+    else onMessage?.(plaintext as Uint8Array);
   }
 
   end(): void {

@@ -200,6 +200,73 @@ describe.each(PROVIDERS)('secure session, %s provider', (_name, provider) => {
     expectFatal(() => b.open(Buffer.from([0, 15]), () => {}), MalformedFrameError, b);
   });
 
+  it('opens in place, in the chunks themselves, as open() does (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 70_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 20 }),
+        (sizes, cuts) => {
+          const { a, b } = sessionPair(provider);
+          const messages = sizes.map((n) => provider.randomBytes(Math.min(n, MAX_PLAINTEXT_BYTES)));
+          const wire = Buffer.concat(messages.map((m) => a.sealToBuffer(m)));
+          const chunks: Buffer[] = [];
+          const got: string[] = [];
+          let o = 0;
+          let i = 0;
+          while (o < wire.length) {
+            // Each chunk its own memory, as a socket hands them over.
+            const chunk = Buffer.from(wire.subarray(o, o + cuts[i++ % cuts.length]!));
+            chunks.push(chunk);
+            b.openInPlace(chunk, (pieces) => {
+              for (const p of pieces) {
+                // Every piece is a view of a chunk received: nothing was allocated for it.
+                expect(chunks.some((c) => c.buffer === p.buffer)).toBe(true);
+              }
+              got.push(toHex(Buffer.concat(pieces)));
+            });
+            o += chunk.length;
+          }
+          b.end();
+          expect(got).toEqual(messages.map((m) => toHex(m)));
+          expect(b.stats().bytesOpened).toBe(
+            sizes.reduce((n, s) => n + Math.min(s, MAX_PLAINTEXT_BYTES), 0),
+          );
+        },
+      ),
+      { numRuns: provider.name !== 'noble' ? 40 : 8 },
+    );
+  });
+
+  it('a forged frame opened in place is fatal and leaves no plaintext', () => {
+    const { a, b } = sessionPair(provider);
+    const m = Buffer.alloc(3000, 0x61);
+    const wire = Buffer.from(a.sealToBuffer(m));
+    wire[10]! ^= 1;
+    const first = wire.subarray(0, 1000);
+    const rest = wire.subarray(1000);
+    const delivered: unknown[] = [];
+    b.openInPlace(first, (p) => delivered.push(p));
+    expectFatal(() => b.openInPlace(rest, (p) => delivered.push(p)), DecryptError, b);
+    expect(delivered).toEqual([]);
+    // The ciphertext pieces hold no plaintext (zeroed, or never written by the provider).
+    // (A random ciphertext has about 12 bytes of 0x61 in 3,000; the plaintext is all 0x61.)
+    expect(wire.subarray(2, 3002).filter((x) => x === 0x61).length).toBeLessThan(100);
+  });
+
+  it('seals into a buffer at an offset, byte-identical to seal()', () => {
+    const key1 = sessionPair(provider);
+    const m = [utf8('head '), Buffer.alloc(40_000, 0x33)];
+    const out = Buffer.alloc(5 + 40_005 + 18, 0xee);
+    expect(key1.a.sealInto(m, out, 5)).toBe(40_005 + 18);
+    expect(out.subarray(0, 5).equals(Buffer.alloc(5, 0xee))).toBe(true);
+    const got: string[] = [];
+    key1.b.open(out.subarray(5), (p) => got.push(Buffer.from(p).subarray(0, 5).toString()));
+    expect(got).toEqual(['head ']);
+    expect(key1.a.stats()).toMatchObject({ messagesSent: 1, bytesSealed: 40_005 });
+    expect(() => key1.a.sealInto(m, out, 6)).toThrow(RangeError);
+    expect(key1.a.closed).toBe(false);
+  });
+
   it('seal after close throws ClosedError', () => {
     const { a } = sessionPair(provider);
     a.close();
