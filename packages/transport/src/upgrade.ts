@@ -2,6 +2,7 @@
 // handshake with the token check and the gate's allowPeer inside it (aecomms), then the
 // multiplexer over the secure session. Nothing reaches a stream handler before this succeeded.
 import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   HandshakeError,
@@ -84,6 +85,7 @@ export async function upgrade(
     leftover: result.remainder,
     clock: c.clock,
     endTimeoutMs: o.closeTimeoutMs,
+    kernelSocket: socket instanceof Socket,
   });
   const conn = new MuxConnection(
     {

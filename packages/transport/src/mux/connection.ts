@@ -409,6 +409,11 @@ export class MuxConnection
     this.inbound.push(plaintext);
   }
 
+  onMessagePieces(pieces: readonly Uint8Array[]): void {
+    if (pieces.length === 1) this.inbound.push(pieces[0] as Uint8Array);
+    else this.inbound.pushPieces(pieces);
+  }
+
   onDrain(): void {
     this.outbox.drained();
   }

@@ -3,10 +3,16 @@
 // is sealed once (one AEAD call), and all of them leave in a single writev.
 import type { Duplex } from 'node:stream';
 import type { SecureSession } from '@detr/aecomms';
-import { DecryptError, MalformedFrameError, TruncatedStreamError } from '@detr/aecomms';
+import {
+  DecryptError,
+  FRAME_OVERHEAD_BYTES,
+  MalformedFrameError,
+  TruncatedStreamError,
+} from '@detr/aecomms';
 import type { Clock, Timer } from '@detr/interface';
 import { ClosedError } from '@detr/interface';
 import type { MessagePipe, PipeHandlers } from '../pipe.js';
+import { slabWithRoom } from './slab.js';
 
 /** Parts at most this long are copied together before sealing (one AEAD update for all). */
 const SMALL_PART_BYTES = 2048;
@@ -17,6 +23,8 @@ const SMALL_PART_BYTES = 2048;
 let scratch: Uint8Array = new Uint8Array(64 * 1024);
 /** A sealed message up to this size is written as one buffer (a copy) rather than its pieces. */
 const CONCAT_BELOW_BYTES = 16 * 1024;
+/** A write of at least this many sealed bytes is sealed into the shared slab (see slab.ts). */
+const SLAB_FROM_BYTES = 16 * 1024;
 
 const ignore = (): void => {};
 
@@ -32,12 +40,20 @@ export interface NoisePipeOptions {
   clock: Clock;
   /** Most time `end()` waits for the remote to end too before destroying the socket. */
   endTimeoutMs: number;
+  /**
+   * The socket is a kernel socket (`net.Socket`): it has copied what it was written when a
+   * write's callback runs, and each chunk it reads is memory of its own. The pipe then seals into
+   * a reused buffer (slab.ts) and opens messages in place in the chunks read. Leave it unset for
+   * an in-process duplex, which hands the written buffers themselves to the reader.
+   */
+  kernelSocket?: boolean;
 }
 
 class NoisePipe implements MessagePipe {
   readonly maxMessageBytes: number;
   private handlers: PipeHandlers | undefined;
   private onMessage: (plaintext: Uint8Array) => void = ignore;
+  private onPieces: (pieces: readonly Uint8Array[]) => void = ignore;
   private done = false;
   private endTimer: Timer | undefined;
 
@@ -54,7 +70,11 @@ class NoisePipe implements MessagePipe {
     const socket = this.socket;
     // Bound once per pipe (no closures kept per connection beyond these).
     this.onMessage = handlers.onMessage.bind(handlers);
-    const receive = this.receive.bind(this);
+    let receive = this.receive.bind(this);
+    if (this.options.kernelSocket === true && handlers.onMessagePieces !== undefined) {
+      this.onPieces = handlers.onMessagePieces.bind(handlers);
+      receive = this.receiveInPlace.bind(this);
+    }
     socket.on('data', receive);
     socket.on('drain', () => handlers.onDrain());
     socket.on('end', () => {
@@ -89,10 +109,30 @@ class NoisePipe implements MessagePipe {
     }
   }
 
+  private receiveInPlace(chunk: Uint8Array): void {
+    if (this.done) return;
+    try {
+      this.session.openInPlace(chunk, this.onPieces);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
   write(messages: readonly (readonly Uint8Array[])[]): boolean {
     const socket = this.socket;
     if (this.done || socket.destroyed || socket.writableEnded) return true;
     try {
+      let bytes = 0;
+      for (const parts of messages) bytes += sealedBytes(parts) + FRAME_OVERHEAD_BYTES;
+      // Only while the socket keeps up: a region is then written (and free again) at once, and a
+      // slow peer's backlog is held in buffers of its own, never in the shared slab.
+      if (
+        bytes >= SLAB_FROM_BYTES &&
+        this.options.kernelSocket === true &&
+        socket.writableLength === 0
+      ) {
+        return this.writeFromSlab(messages);
+      }
       if (messages.length === 1) {
         // The common case (one small message per tick): one buffer, one write, no cork.
         const sealed = this.session.seal(this.compact(messages[0] as readonly Uint8Array[]));
@@ -106,6 +146,31 @@ class NoisePipe implements MessagePipe {
       this.failed(err);
       return true;
     }
+  }
+
+  /** Seals the messages back to back into the shared slab and writes the region(s): one writev. */
+  private writeFromSlab(messages: readonly (readonly Uint8Array[])[]): boolean {
+    const socket = this.socket;
+    let ok = true;
+    socket.cork();
+    try {
+      let slab = slabWithRoom(0);
+      let start = slab.offset;
+      let o = start;
+      for (const parts of messages) {
+        const frame = sealedBytes(parts) + FRAME_OVERHEAD_BYTES;
+        if (slab.room() - (o - start) < frame) {
+          if (o > start) ok = socket.write(slab.take(o - start), slab.written);
+          slab = slabWithRoom(frame);
+          start = o = slab.offset;
+        }
+        o += this.session.sealInto(this.compact(parts), slab.buf, o);
+      }
+      if (o > start) ok = socket.write(slab.take(o - start), slab.written);
+    } finally {
+      socket.uncork();
+    }
+    return ok;
   }
 
   /** Writes sealed messages between cork() and uncork(): one writev. */
