@@ -287,10 +287,8 @@ class SodiumAead implements Aead {
   ): boolean {
     if (tag.length !== TAG_BYTES) return false;
     const n = totalLength(pieces);
-    const node = this.node;
-    if (n > LIBSODIUM_MAX_BYTES && node.openInPlace !== undefined) {
-      return node.openInPlace(nonce, ad, pieces, tag);
-    }
+    const large = n > LIBSODIUM_MAX_BYTES ? this.node : undefined;
+    if (large?.openInPlace !== undefined) return large.openInPlace(nonce, ad, pieces, tag);
     if (n > LIBSODIUM_MAX_BYTES || pieces.length !== 1) {
       const plaintext = this.open(nonce, ad, pieces, tag);
       if (plaintext === null) return false;
