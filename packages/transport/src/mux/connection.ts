@@ -1,6 +1,6 @@
-// A multiplexed connection over a MessagePipe: stream lifecycle, per-stream credit, idle timeout
-// and graceful close. Sending is outbox.ts, keepalive keepalive.ts, inbound frames inbound.ts.
-import { performance } from 'node:perf_hooks';
+// A multiplexed connection over a MessagePipe: stream lifecycle, idle timeout and graceful close.
+// Sending is outbox.ts, per-stream credit flow.ts, keepalive and idle deadlines deadlines.ts
+// (keepalive.ts), inbound frames inbound.ts.
 import type {
   Address,
   Clock,
@@ -29,6 +29,7 @@ import { MessageType, MuxErrorCode, encodeDataHeader, encodeFrame } from '@detr/
 import type { MessagePipe, PipeHandlers } from '../pipe.js';
 import { checkProtocolName } from '../protocol-name.js';
 import { Deadlines, type DeadlineOwner } from './deadlines.js';
+import { Flow, type FlowOwner } from './flow.js';
 import { InboundFrames, stacklessError } from './inbound.js';
 import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
 import { Outbox, type MuxCounters, type OutboxOwner } from './outbox.js';
@@ -55,14 +56,12 @@ export interface MuxConnectionInfo {
   version: number;
 }
 
-/** A window refilled faster than this (or two round trips) grows. */
-const GROW_WITHIN_MS = 10;
 /** Readable/writable high-water mark of each stream. */
 const STREAM_HWM = 64 * 1024;
 const EMPTY_STREAMS: ReadonlyMap<number, MuxStream> = new Map();
 
 export class MuxConnection
-  implements Connection, StreamOwner, DeadlineOwner, OutboxOwner, PipeHandlers
+  implements Connection, StreamOwner, DeadlineOwner, OutboxOwner, FlowOwner, PipeHandlers
 {
   readonly id: string;
   readonly remote: RemoteInfo;
@@ -84,6 +83,7 @@ export class MuxConnection
   private readonly outbox: Outbox;
   private readonly timers: Deadlines;
   private readonly inbound: InboundFrames;
+  private readonly flow: Flow;
   /** Next id we open (odd when we dialed, even when we accepted). */
   private nextLocalId: number;
   private outBidi = 0;
@@ -92,7 +92,6 @@ export class MuxConnection
   private inUni = 0;
   private streamsOpened = 0;
   /** Receive-window growth of all open streams beyond their initial windows. */
-  private windowGrowth = 0;
   private idleTimeoutMs: number;
   /** We sent a GoAway: no new inbound stream. */
   private goAwaySent = false;
@@ -133,6 +132,7 @@ export class MuxConnection
       settings.keepaliveTimeoutMs,
     );
     this.inbound = new InboundFrames(this, info.version, components.pipe.maxMessageBytes);
+    this.flow = new Flow(this, this.outbox, settings);
   }
 
   /** Test and benchmark counters. */
@@ -239,9 +239,7 @@ export class MuxConnection
       cb(this.closeError ?? new ClosedError('The connection is closed'));
       return;
     }
-    const off = this.sendWithinCredit(stream, chunk, 0);
-    if (off < chunk.length) stream.pending = { chunk, offset: off, cb };
-    else this.outbox.afterWrite(cb);
+    this.flow.write(stream, chunk, cb);
   }
 
   finishWrite(stream: MuxStream): void {
@@ -249,36 +247,14 @@ export class MuxConnection
   }
 
   consumed(stream: MuxStream): void {
-    const consumed = stream.pushed - stream.readableLength - stream.credited;
-    if (consumed < stream.window / 2 || stream.recvDone) return;
-    let extra = 0;
-    // Credit asked for again within a few round trips: the window, not the reader, limits the
-    // stream. Let it grow, within the limits (a slower reader never makes it grow).
-    const now = performance.now();
-    const s = this.settings;
-    if (
-      now - stream.lastGrantAt < Math.max(2 * (this.timers.rttMs ?? 0), GROW_WITHIN_MS) &&
-      stream.window < s.maxStreamWindowBytes &&
-      this.windowGrowth + stream.window <= s.maxConnectionWindowBytes
-    ) {
-      extra = Math.min(stream.window, s.maxStreamWindowBytes - stream.window);
-      stream.window += extra;
-      this.windowGrowth += extra;
-    }
-    stream.lastGrantAt = now;
-    stream.credited += consumed;
-    stream.recvAllowed += consumed + extra;
-    this.control(MessageType.MuxWindowUpdate, {
-      streamId: stream.id,
-      creditBytes: consumed + extra,
-    });
+    this.flow.consumed(stream);
   }
 
   destroyed(stream: MuxStream): void {
     const byId = this.byId;
     if (byId === undefined || byId.get(stream.id) !== stream) return;
     byId.delete(stream.id);
-    this.windowGrowth -= stream.window - this.settings.streamWindowBytes;
+    this.flow.released(stream);
     if (this.isLocalId(stream.id)) {
       if (stream.unidirectional) this.outUni--;
       else this.outBidi--;
@@ -381,13 +357,7 @@ export class MuxConnection
 
   /** The remote granted `credit` more bytes on `stream`: resume a write that waited for it. */
   onCredit(stream: MuxStream, credit: number): void {
-    stream.sendCredit += credit;
-    const p = stream.pending;
-    if (p === undefined || this.status === 'closed') return;
-    p.offset = this.sendWithinCredit(stream, p.chunk, p.offset);
-    if (p.offset < p.chunk.length) return;
-    stream.pending = undefined;
-    this.outbox.afterWrite(p.cb);
+    this.flow.credited(stream, credit, this.status === 'closed');
   }
 
   onPing(nonce: Uint8Array): void {
@@ -403,7 +373,15 @@ export class MuxConnection
     if (this.open.size === 0) void this.close();
   }
 
-  // ---- PipeHandlers, DeadlineOwner, OutboxOwner ---------------------------------------------
+  // ---- PipeHandlers, DeadlineOwner, OutboxOwner, FlowOwner ----------------------------------
+
+  get rttMs(): number | undefined {
+    return this.timers.rttMs;
+  }
+
+  grant(streamId: number, creditBytes: number): void {
+    this.control(MessageType.MuxWindowUpdate, { streamId, creditBytes });
+  }
 
   onMessage(plaintext: Uint8Array): void {
     this.inbound.push(plaintext);
@@ -527,18 +505,6 @@ export class MuxConnection
 
   private control<T extends MessageType>(type: T, message: MessageInitByType[T]): void {
     this.outbox.control(encodeFrame(type, message, { version: this.version }));
-  }
-
-  /** Queues as much of `chunk` from `from` as the stream's credit allows (the outbox frames it). */
-  private sendWithinCredit(stream: MuxStream, chunk: Uint8Array, from: number): number {
-    const n = Math.min(chunk.length - from, stream.sendCredit);
-    if (n <= 0) return from;
-    this.outbox.data(
-      stream.id,
-      from === 0 && n === chunk.length ? chunk : chunk.subarray(from, from + n),
-    );
-    stream.sendCredit -= n;
-    return from + n;
   }
 
   private track(stream: MuxStream): void {
