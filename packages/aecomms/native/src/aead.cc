@@ -124,17 +124,6 @@ bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
     if (ok && static_cast<size_t>(n) != c.parts[i].len) ok = false;
     o += static_cast<size_t>(n);
   }
-  if (inPlace) {
-    // Only decryption runs in place; its final writes nothing.
-    uint8_t t[kTag];
-    memcpy(t, tag, kTag);
-    uint8_t none[kTag];
-    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, t) == 1;
-    if (ok) ok = EVP_CipherFinal_ex(ctx, none, &n) == 1;
-    if (!ok)
-      for (uint32_t i = 0; i < c.count; i++) memset(c.parts[i].data, 0, c.parts[i].len);
-    return ok;
-  }
   if (encrypt) {
     if (ok) ok = EVP_CipherFinal_ex(ctx, out + o, &n) == 1;
     if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTag, out + o + n) == 1;
@@ -142,11 +131,25 @@ bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
   }
   uint8_t t[kTag];
   memcpy(t, tag, kTag);
+  // Every update wrote all it was given: the final writes nothing (in place, it has no `out`).
+  uint8_t none[kTag];
   if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, t) == 1;
-  if (ok) ok = EVP_CipherFinal_ex(ctx, out + o, &n) == 1;
+  if (ok) ok = EVP_CipherFinal_ex(ctx, inPlace ? none : out + o, &n) == 1;
   // A forged message leaves no plaintext behind.
-  if (!ok) memset(out, 0, c.total);
+  if (!ok && inPlace)
+    for (uint32_t i = 0; i < c.count; i++) memset(c.parts[i].data, 0, c.parts[i].len);
+  else if (!ok)
+    memset(out, 0, c.total);
   return ok;
+}
+
+// The tag argument of an open call, then the decryption: a JS boolean (false if forged).
+napi_value openWithTag(napi_env env, const Call& c, napi_value tagArg) {
+  Span tag;
+  if (!getBytes(env, tagArg, &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
+  napi_value result;
+  napi_get_boolean(env, crypt(c, false, tag.data), &result);
+  return result;
 }
 
 // seal(key, nonce, ad, parts, out, offset): writes ct ‖ tag at out[offset]; returns its length.
@@ -171,11 +174,7 @@ napi_value Open(napi_env env, napi_callback_info info) {
   if (argc < 7) return fail(env, "open takes 7 arguments");
   Call c;
   if (const char* err = readCall(env, argv, 0, &c)) return fail(env, err);
-  Span tag;
-  if (!getBytes(env, argv[6], &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
-  napi_value result;
-  napi_get_boolean(env, crypt(c, false, tag.data), &result);
-  return result;
+  return openWithTag(env, c, argv[6]);
 }
 
 // openInPlace(key, nonce, ad, pieces, tag): each piece becomes its plaintext; false if forged
@@ -187,11 +186,7 @@ napi_value OpenInPlace(napi_env env, napi_callback_info info) {
   if (argc < 5) return fail(env, "openInPlace takes 5 arguments");
   Call c;
   if (const char* err = readInput(env, argv, &c)) return fail(env, err);
-  Span tag;
-  if (!getBytes(env, argv[4], &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
-  napi_value result;
-  napi_get_boolean(env, crypt(c, false, tag.data), &result);
-  return result;
+  return openWithTag(env, c, argv[4]);
 }
 
 napi_value Init(napi_env env, napi_value exports) {

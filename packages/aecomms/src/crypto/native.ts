@@ -3,7 +3,7 @@
 // a 64 KiB message costs no allocation and no cipher object. Optional: when the build failed (no
 // compiler) or `DETR_NATIVE_AEAD=0` is set, the providers use node:crypto as before.
 import { createRequire } from 'node:module';
-import { copyInto, totalLength } from './provider.js';
+import { openByCopy, totalLength } from './provider.js';
 
 /** The addon's functions. Each throws a TypeError for malformed arguments. */
 export interface NativeAead {
@@ -151,9 +151,6 @@ export class NativeChaChaPoly {
     if (pieces.length <= NATIVE_MAX_PARTS) {
       return this.native.openInPlace(this.key, nonce, ad ?? null, pieces, tag);
     }
-    const plaintext = this.open(nonce, ad, pieces, tag);
-    if (plaintext === null) return false;
-    copyInto(pieces, plaintext);
-    return true;
+    return openByCopy(this, nonce, ad, pieces, tag);
   }
 }

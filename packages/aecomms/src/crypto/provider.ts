@@ -176,11 +176,23 @@ export function totalLength(parts: readonly Uint8Array[]): number {
   return n;
 }
 
-/** @internal Copies `from` over the concatenation of `pieces` (as long as they are together). */
-export function copyInto(pieces: readonly Uint8Array[], from: Uint8Array): void {
+/**
+ * @internal {@link Aead.openInPlace} for an AEAD without it (or past what its in-place call
+ * takes): opens into a new buffer, then copies the plaintext back over the pieces.
+ */
+export function openByCopy(
+  aead: Aead,
+  nonce: Uint8Array,
+  ad: Uint8Array | undefined,
+  pieces: readonly Uint8Array[],
+  tag: Uint8Array,
+): boolean {
+  const plaintext = aead.open(nonce, ad, pieces, tag);
+  if (plaintext === null) return false;
   let o = 0;
   for (const p of pieces) {
-    p.set(from.subarray(o, o + p.length));
+    p.set(plaintext.subarray(o, o + p.length));
     o += p.length;
   }
+  return true;
 }

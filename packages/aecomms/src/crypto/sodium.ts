@@ -24,7 +24,7 @@ import { nativeAead } from './native.js';
 import { nodeChaChaPoly, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
-  copyInto,
+  openByCopy,
   isAllZero,
   totalLength,
   type Aead,
@@ -263,19 +263,7 @@ class SodiumAead implements Aead {
       }
       ct = out;
     }
-    try {
-      this.s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-        out,
-        null,
-        ct,
-        tag,
-        ad !== undefined && ad.length > 0 ? ad : null,
-        nonce,
-        this.key,
-      );
-    } catch {
-      return null;
-    }
+    if (!this.decrypt(out, ct, tag, ad, nonce)) return null;
     return n === 0 ? EMPTY : out;
   }
 
@@ -289,17 +277,23 @@ class SodiumAead implements Aead {
     const n = totalLength(pieces);
     const large = n > LIBSODIUM_MAX_BYTES ? this.node : undefined;
     if (large?.openInPlace !== undefined) return large.openInPlace(nonce, ad, pieces, tag);
-    if (n > LIBSODIUM_MAX_BYTES || pieces.length !== 1) {
-      const plaintext = this.open(nonce, ad, pieces, tag);
-      if (plaintext === null) return false;
-      copyInto(pieces, plaintext);
-      return true;
-    }
+    if (large !== undefined || pieces.length !== 1) return openByCopy(this, nonce, ad, pieces, tag);
     // One piece: libsodium decrypts it in place (and writes nothing when the tag fails).
     const ct = pieces[0] as Uint8Array;
+    return this.decrypt(ct, ct, tag, ad, nonce);
+  }
+
+  /** libsodium's detached decryption of `ct` into `out` (may be the same); false if forged. */
+  private decrypt(
+    out: Uint8Array,
+    ct: Uint8Array,
+    tag: Uint8Array,
+    ad: Uint8Array | undefined,
+    nonce: Uint8Array,
+  ): boolean {
     try {
       this.s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-        ct,
+        out,
         null,
         ct,
         tag,

@@ -5,7 +5,7 @@
 // is exact only to 2^53). Nonce 2^64 − 1 is reserved by the spec: using it throws
 // NonceExhaustedError. The ChaChaPoly nonce is 32 zero bits followed by the little-endian
 // counter (spec section 12.3).
-import { copyInto, type Aead, type CryptoProvider } from '../crypto/provider.js';
+import { openByCopy, type Aead, type CryptoProvider } from '../crypto/provider.js';
 import { DecryptError, NonceExhaustedError } from '../errors.js';
 
 /** Authentication tag length of ChaChaPoly. */
@@ -146,13 +146,12 @@ export class CipherState {
   decryptInPlace(ad: Uint8Array, pieces: readonly Uint8Array[], tag: Uint8Array): boolean {
     const aead = this.aead;
     if (aead === undefined) throw new Error('decryptInPlace needs a key');
-    if (aead.openInPlace === undefined) {
-      const plaintext = this.decryptPieces(ad, pieces, tag);
-      if (plaintext === null) return false;
-      copyInto(pieces, plaintext);
-      return true;
-    }
-    if (!aead.openInPlace(this.currentNonce(), ad, pieces, tag)) return false;
+    const nonce = this.currentNonce();
+    const ok =
+      aead.openInPlace !== undefined
+        ? aead.openInPlace(nonce, ad, pieces, tag)
+        : openByCopy(aead, nonce, ad, pieces, tag);
+    if (!ok) return false;
     this.advance();
     return true;
   }

@@ -15,6 +15,7 @@ import {
   NonceExhaustedError,
   TruncatedStreamError,
 } from '../errors.js';
+import { totalLength } from '../crypto/provider.js';
 import { MAX_NOISE_MESSAGE_BYTES, TAG_BYTES, type CipherState } from '../noise/cipher-state.js';
 
 /** The largest plaintext one message carries: 65,535 − 16 = 65,519 bytes. */
@@ -28,10 +29,8 @@ export const DEFAULT_REKEY_AFTER_MESSAGES = 65_536;
 
 const EMPTY = new Uint8Array(0);
 
-function totalBytes(pieces: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of pieces) n += p.length;
-  return n;
+function asList(parts: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
+  return parts instanceof Uint8Array ? [parts] : parts;
 }
 
 /** Counters of a session. */
@@ -147,8 +146,6 @@ class Session implements SecureSession {
   private sinceSendRekey = 0;
   private sinceReceiveRekey = 0;
   private isClosed = false;
-  /** Plaintext bytes of the message being sealed (set by `plaintext()`, no tuple allocated). */
-  private sealing = 0;
   private readonly counters: SecureSessionStats = {
     messagesSent: 0,
     messagesReceived: 0,
@@ -200,17 +197,14 @@ class Session implements SecureSession {
     throw err;
   }
 
-  /** The parts as a list and their total length, checked against the message limit. */
-  private plaintext(parts: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
+  /** The plaintext bytes of `list`, checked against the message limit (and the session open). */
+  private plaintextBytes(list: readonly Uint8Array[]): number {
     if (this.isClosed) throw new ClosedError('The secure session is closed');
-    const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
-    let n = 0;
-    for (let i = 0; i < list.length; i++) n += (list[i] as Uint8Array).length;
+    const n = totalLength(list);
     if (n > MAX_PLAINTEXT_BYTES) {
       throw new RangeError(`a message carries at most ${MAX_PLAINTEXT_BYTES} plaintext bytes`);
     }
-    this.sealing = n;
-    return list;
+    return n;
   }
 
   /** Counts a sealed message and applies the send rekey when due. */
@@ -225,8 +219,8 @@ class Session implements SecureSession {
   }
 
   sealInto(parts: Uint8Array | readonly Uint8Array[], out: Uint8Array, offset: number): number {
-    const list = this.plaintext(parts);
-    const n = this.sealing;
+    const list = asList(parts);
+    const n = this.plaintextBytes(list);
     const bytes = FRAME_HEADER_BYTES + n + TAG_BYTES;
     if (!Number.isInteger(offset) || offset < 0 || offset + bytes > out.length) {
       throw new RangeError(`sealInto needs ${bytes} bytes of room at the offset`);
@@ -253,8 +247,8 @@ class Session implements SecureSession {
   }
 
   seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[] {
-    const list = this.plaintext(parts);
-    const n = this.sealing;
+    const list = asList(parts);
+    const n = this.plaintextBytes(list);
     let out: Buffer[];
     try {
       if (this.send.canEncryptInto(n)) {
@@ -377,7 +371,7 @@ class Session implements SecureSession {
     }
     if (!ok) this.fail(new DecryptError());
     this.counters.messagesReceived++;
-    this.counters.bytesOpened += plaintext === null ? totalBytes(pieces) : plaintext.length;
+    this.counters.bytesOpened += plaintext === null ? totalLength(pieces) : plaintext.length;
     if (this.rekeyEvery > 0 && ++this.sinceReceiveRekey >= this.rekeyEvery) {
       this.sinceReceiveRekey = 0;
       this.receive.rekey();

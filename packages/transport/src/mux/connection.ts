@@ -388,8 +388,7 @@ export class MuxConnection
   }
 
   onMessagePieces(pieces: readonly Uint8Array[]): void {
-    if (pieces.length === 1) this.inbound.push(pieces[0] as Uint8Array);
-    else this.inbound.pushPieces(pieces);
+    this.inbound.pushPieces(pieces);
   }
 
   onDrain(): void {

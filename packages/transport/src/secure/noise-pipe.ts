@@ -34,6 +34,13 @@ function sealedBytes(pieces: readonly Uint8Array[]): number {
   return n;
 }
 
+/** Bytes of the frames `messages` seal into. */
+function frameBytes(messages: readonly (readonly Uint8Array[])[]): number {
+  let n = 0;
+  for (const parts of messages) n += sealedBytes(parts) + FRAME_OVERHEAD_BYTES;
+  return n;
+}
+
 export interface NoisePipeOptions {
   /** Bytes that arrived with the last handshake message, to open before the socket's next data. */
   leftover?: Uint8Array | undefined;
@@ -53,7 +60,8 @@ class NoisePipe implements MessagePipe {
   readonly maxMessageBytes: number;
   private handlers: PipeHandlers | undefined;
   private onMessage: (plaintext: Uint8Array) => void = ignore;
-  private onPieces: (pieces: readonly Uint8Array[]) => void = ignore;
+  /** Set when messages are opened in place: then delivered as pieces through this. */
+  private onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined;
   private done = false;
   private endTimer: Timer | undefined;
 
@@ -70,11 +78,10 @@ class NoisePipe implements MessagePipe {
     const socket = this.socket;
     // Bound once per pipe (no closures kept per connection beyond these).
     this.onMessage = handlers.onMessage.bind(handlers);
-    let receive = this.receive.bind(this);
     if (this.options.kernelSocket === true && handlers.onMessagePieces !== undefined) {
       this.onPieces = handlers.onMessagePieces.bind(handlers);
-      receive = this.receiveInPlace.bind(this);
     }
+    const receive = this.receive.bind(this);
     socket.on('data', receive);
     socket.on('drain', () => handlers.onDrain());
     socket.on('end', () => {
@@ -103,16 +110,9 @@ class NoisePipe implements MessagePipe {
   private receive(chunk: Uint8Array): void {
     if (this.done) return;
     try {
-      this.session.open(chunk, this.onMessage);
-    } catch (err) {
-      this.failed(err);
-    }
-  }
-
-  private receiveInPlace(chunk: Uint8Array): void {
-    if (this.done) return;
-    try {
-      this.session.openInPlace(chunk, this.onPieces);
+      const onPieces = this.onPieces;
+      if (onPieces !== undefined) this.session.openInPlace(chunk, onPieces);
+      else this.session.open(chunk, this.onMessage);
     } catch (err) {
       this.failed(err);
     }
@@ -122,14 +122,12 @@ class NoisePipe implements MessagePipe {
     const socket = this.socket;
     if (this.done || socket.destroyed || socket.writableEnded) return true;
     try {
-      let bytes = 0;
-      for (const parts of messages) bytes += sealedBytes(parts) + FRAME_OVERHEAD_BYTES;
       // Only while the socket keeps up: a region is then written (and free again) at once, and a
       // slow peer's backlog is held in buffers of its own, never in the shared slab.
       if (
-        bytes >= SLAB_FROM_BYTES &&
         this.options.kernelSocket === true &&
-        socket.writableLength === 0
+        socket.writableLength === 0 &&
+        frameBytes(messages) >= SLAB_FROM_BYTES
       ) {
         return this.writeFromSlab(messages);
       }

@@ -23,6 +23,8 @@ export class Slab {
   private end = 0;
   /** True once the slab is no longer the one regions are carved from. */
   private retired = false;
+  /** True once a write from it failed: never reused. */
+  private poisoned = false;
 
   /** Passed as the callback of a region's socket write (one function per slab, made once). */
   readonly written = (err?: Error | null): void => {
@@ -30,13 +32,9 @@ export class Slab {
     // After an error the write may not have run to its end: never reuse this memory.
     if (err) this.retired = this.poisoned = true;
     if (this.held > 0) return;
-    if (this.retired) {
-      if (!this.poisoned && free.length < KEEP_FREE) free.push(this.reset());
-      return;
-    }
-    this.end = 0;
+    if (this.retired) this.recycle();
+    else this.end = 0;
   };
-  private poisoned = false;
 
   /** Room left for the next region (none once a write from it failed). */
   room(): number {
@@ -59,13 +57,15 @@ export class Slab {
   /** Stops carving from this slab; it is reused once its regions are written. */
   retire(): void {
     this.retired = true;
-    if (this.held === 0 && !this.poisoned && free.length < KEEP_FREE) free.push(this.reset());
+    if (this.held === 0) this.recycle();
   }
 
-  private reset(): this {
+  /** A retired slab with nothing held goes back to the free list (unless poisoned or full). */
+  private recycle(): void {
+    if (this.poisoned || free.length >= KEEP_FREE) return;
     this.end = 0;
     this.retired = false;
-    return this;
+    free.push(this);
   }
 }
 
