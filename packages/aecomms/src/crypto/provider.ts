@@ -56,7 +56,9 @@ export interface Aead {
   readonly sealIntoMaxBytes?: number;
   /**
    * Decrypts the ciphertext given as the concatenation of `pieces`, checking `tag` and `ad`.
-   * Returns the plaintext, or `null` when authentication fails (never a partial plaintext).
+   * Returns the plaintext, or `null` when authentication fails (never a partial plaintext). The
+   * plaintext is memory of its own, never a view of the pieces: callers keep it, and may reuse
+   * the pieces' memory at once.
    */
   open(
     nonce: Uint8Array,

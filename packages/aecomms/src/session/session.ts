@@ -89,15 +89,23 @@ export interface SecureSession {
   sealToBuffer(parts: Uint8Array | readonly Uint8Array[]): Buffer;
   /**
    * Consumes received bytes (any chunk boundaries) and calls `onMessage` with each authenticated
-   * plaintext, in order, synchronously. Holds at most one partial frame. A plaintext may be a view
-   * of `chunk`'s memory only until `onMessage` returns if the provider decrypts in place; the
-   * built-in providers always return fresh buffers.
+   * plaintext, in order, synchronously. Each plaintext is memory of its own (never a view of
+   * `chunk`). Holds at most one partial frame, as views of the chunks it came in until
+   * {@link detachPartialFrame}.
    *
    * @throws {DecryptError} for a frame that fails authentication (the session closes)
    * @throws {MalformedFrameError} for a length below the tag size (the session closes)
    * @throws {ClosedError} after the session closed
    */
   open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void;
+  /**
+   * Makes the session independent of the chunks given to {@link open} so far: the start of a frame
+   * not yet complete, which it holds as views of them, is copied into memory of its own (one
+   * buffer per frame, filled as its bytes arrive: a frame trickled in byte by byte is still
+   * copied once). Call it after `open` when the caller reuses its read buffer; the plaintexts
+   * `open` delivers are always memory of their own.
+   */
+  detachPartialFrame(): void;
   /**
    * Like {@link open}, but decrypts in place, in the received chunks themselves: each plaintext is
    * given as the views of the chunks it arrived in (one, or more when its frame spanned chunks),
@@ -162,6 +170,8 @@ class Session implements SecureSession {
   private tagFill = 0;
   /** A tag split across chunks is gathered here (allocated the first time that happens). */
   private tag: Uint8Array | undefined;
+  /** The ciphertext of the frame being collected, once detached (see detachPartialFrame). */
+  private partial: Buffer | undefined;
 
   constructor(init: SecureSessionInit) {
     this.send = init.send;
@@ -190,6 +200,7 @@ class Session implements SecureSession {
   close(): void {
     this.isClosed = true;
     this.ctPieces.length = 0;
+    this.partial = undefined;
   }
 
   private fail(err: Error): never {
@@ -287,6 +298,28 @@ class Session implements SecureSession {
     this.consume(chunk, undefined, onMessage);
   }
 
+  detachPartialFrame(): void {
+    const pieces = this.ctPieces;
+    if (pieces.length === 0) return;
+    let buf = this.partial;
+    let fill = 0;
+    let from = 0;
+    // The frame's own buffer is its first piece once detached: only the pieces after it are new.
+    if (buf !== undefined && (pieces[0] as Uint8Array).buffer === buf.buffer) {
+      fill = (pieces[0] as Uint8Array).length;
+      from = 1;
+    } else {
+      buf = this.partial = Buffer.allocUnsafeSlow(this.frameLength - TAG_BYTES);
+    }
+    for (let i = from; i < pieces.length; i++) {
+      const p = pieces[i] as Uint8Array;
+      buf.set(p, fill);
+      fill += p.length;
+    }
+    pieces.length = 0;
+    pieces.push(buf.subarray(0, fill));
+  }
+
   /** Splits `chunk` into frames; each whole frame is opened into a new buffer or in place. */
   private consume(
     chunk: Uint8Array,
@@ -356,6 +389,7 @@ class Session implements SecureSession {
     onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined,
   ): void {
     this.frameLength = -1;
+    this.partial = undefined;
     let plaintext: Uint8Array | null = null;
     let ok: boolean;
     try {

@@ -237,6 +237,53 @@ describe.each(PROVIDERS)('secure session, %s provider', (_name, provider) => {
     );
   });
 
+  it('opens from one reused read buffer when the partial frame is detached after each read (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 70_000 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 20 }),
+        (sizes, cuts) => {
+          const { a, b } = sessionPair(provider);
+          const messages = sizes.map((n) => provider.randomBytes(Math.min(n, MAX_PLAINTEXT_BYTES)));
+          const wire = Buffer.concat(messages.map((m) => a.sealToBuffer(m)));
+          // Every read lands in the same memory, as a socket reading into a shared buffer does.
+          const readBuffer = Buffer.alloc(40_000);
+          const got: string[] = [];
+          let o = 0;
+          let i = 0;
+          while (o < wire.length) {
+            const n = wire.copy(readBuffer, 0, o, o + cuts[i++ % cuts.length]!);
+            b.open(readBuffer.subarray(0, n), (p) => {
+              expect(p.buffer).not.toBe(readBuffer.buffer);
+              got.push(toHex(p));
+            });
+            b.detachPartialFrame();
+            readBuffer.fill(0xa5); // the next read overwrites it
+            o += n;
+          }
+          b.end();
+          expect(got).toEqual(messages.map((m) => toHex(m)));
+        },
+      ),
+      { numRuns: provider.name !== 'noble' ? 40 : 8 },
+    );
+  });
+
+  it('a frame trickled in byte by byte and detached after each byte opens intact', () => {
+    const { a, b } = sessionPair(provider);
+    const m = provider.randomBytes(5000);
+    const wire = a.sealToBuffer(m);
+    const one = Buffer.alloc(1);
+    const got: Uint8Array[] = [];
+    for (const byte of wire) {
+      one[0] = byte;
+      b.open(one, (p) => got.push(p));
+      b.detachPartialFrame();
+    }
+    expect(got.map((p) => toHex(p))).toEqual([toHex(m)]);
+    expect(b.pendingPartialFrame).toBe(false);
+  });
+
   it('a forged frame opened in place is fatal and leaves no plaintext', () => {
     const { a, b } = sessionPair(provider);
     const m = Buffer.alloc(3000, 0x61);

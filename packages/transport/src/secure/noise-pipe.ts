@@ -1,6 +1,7 @@
 // The MessagePipe of the shipped TCP and in-memory transports: the aecomms secure session (Noise
 // transport phase) over a byte duplex. One mux flush becomes one cork…uncork: every message in it
 // is sealed once (one AEAD call), and all of them leave in a single writev.
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureSession } from '@detr/aecomms';
 import {
@@ -12,6 +13,7 @@ import {
 import type { Clock, Timer } from '@detr/interface';
 import { ClosedError } from '@detr/interface';
 import type { MessagePipe, PipeHandlers } from '../pipe.js';
+import { canReadIntoSharedBuffer, readIntoSharedBuffer } from './read-buffer.js';
 import { slabWithRoom } from './slab.js';
 
 /** Parts at most this long are copied together before sealing (one AEAD update for all). */
@@ -78,11 +80,6 @@ class NoisePipe implements MessagePipe {
     const socket = this.socket;
     // Bound once per pipe (no closures kept per connection beyond these).
     this.onMessage = handlers.onMessage.bind(handlers);
-    if (this.options.kernelSocket === true && handlers.onMessagePieces !== undefined) {
-      this.onPieces = handlers.onMessagePieces.bind(handlers);
-    }
-    const receive = this.receive.bind(this);
-    socket.on('data', receive);
     socket.on('drain', () => handlers.onDrain());
     socket.on('end', () => {
       if (this.done) return;
@@ -103,8 +100,29 @@ class NoisePipe implements MessagePipe {
     const leftover = this.options.leftover;
     // Drop the reference: a leftover is often a view of a whole socket read buffer.
     this.options.leftover = undefined;
+    // A kernel socket reads into the process's shared buffer (read-buffer.ts); where Node lacks
+    // the hooks for that, it opens messages in place in Node's own read buffers.
+    const kernel = this.options.kernelSocket === true;
+    const shared = kernel && canReadIntoSharedBuffer(socket as Socket);
+    if (kernel && !shared && handlers.onMessagePieces !== undefined) {
+      this.onPieces = handlers.onMessagePieces.bind(handlers);
+    }
+    const receive = shared ? this.receiveShared.bind(this) : this.receive.bind(this);
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
+    if (shared) readIntoSharedBuffer(socket as Socket, receive);
+    else socket.on('data', receive);
     socket.resume();
+  }
+
+  /** A read of the shared buffer: nothing may refer to it once this returns. */
+  private receiveShared(chunk: Uint8Array): void {
+    if (this.done) return;
+    try {
+      this.session.open(chunk, this.onMessage);
+      this.session.detachPartialFrame();
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   private receive(chunk: Uint8Array): void {
