@@ -58,11 +58,6 @@ export class CheckedDecoder {
   end(): void {
     this.decoder.end();
   }
-
-  /** True between frames (nothing of the next one consumed). */
-  get idle(): boolean {
-    return this.decoder.atFrameBoundary;
-  }
 }
 
 /**

@@ -8,12 +8,6 @@ import type { PenaltyReason } from '@detr/interface';
 export interface PipeHandlers {
   /** One authenticated plaintext message. It may be a view that stays valid: keep it or copy. */
   onMessage(plaintext: Uint8Array): void;
-  /**
-   * One authenticated plaintext message as the views it was opened in (a pipe that decrypts in
-   * place in its read buffers delivers a message that spanned reads in several pieces). Optional:
-   * such a pipe joins the pieces and calls {@link onMessage} when it is absent.
-   */
-  onMessagePieces?(pieces: readonly Uint8Array[]): void;
   /** The pipe drained after a `write()` that returned false. */
   onDrain(): void;
   /** The remote ended its side cleanly. */

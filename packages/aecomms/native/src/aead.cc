@@ -77,8 +77,9 @@ struct Call {
   uint32_t offset = 0;
 };
 
-// Key, nonce, ad and the list: the arguments every function starts with.
-const char* readInput(napi_env env, napi_value* argv, Call* c) {
+// Reads the arguments both functions start with: key, nonce, ad, list, out, offset; `extra`
+// bytes of room are needed after the list's total (the tag when sealing).
+const char* readCall(napi_env env, napi_value* argv, size_t extra, Call* c) {
   if (!getBytes(env, argv[0], &c->key) || c->key.len != kKey) return "the key must be 32 bytes";
   if (!getBytes(env, argv[1], &c->nonce) || c->nonce.len != kNonce)
     return "the nonce must be 12 bytes";
@@ -89,11 +90,6 @@ const char* readInput(napi_env env, napi_value* argv, Call* c) {
   if (!getList(env, argv[3], c->parts, &c->count, &c->total))
     return "expected an array of at most 64 Uint8Array";
   if (c->total > 0x7fffffff || c->ad.len > 0x7fffffff) return "too long";
-  return nullptr;
-}
-
-const char* readCall(napi_env env, napi_value* argv, size_t extra, Call* c) {
-  if (const char* err = readInput(env, argv, c)) return err;
   if (!getBytes(env, argv[4], &c->out)) return "out must be a Uint8Array";
   if (napi_get_value_uint32(env, argv[5], &c->offset) != napi_ok) return "offset must be a number";
   if (c->offset > c->out.len || c->out.len - c->offset < c->total + extra)
@@ -101,13 +97,12 @@ const char* readCall(napi_env env, napi_value* argv, size_t extra, Call* c) {
   return nullptr;
 }
 
-// Runs ChaCha20-Poly1305 over the call's AD and parts into out[offset] (or, with no `out`, each
-// part into itself): encrypting (the tag is written after the ciphertext) or decrypting (checking
-// `tag`). False when OpenSSL fails or, when decrypting, the tag does not verify.
+// Runs ChaCha20-Poly1305 over the call's AD and parts into out[offset]: encrypting (the tag is
+// written after the ciphertext) or decrypting (checking `tag`; a forged message leaves the
+// output zeroed). False when OpenSSL fails or, when decrypting, the tag does not verify.
 bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
   EVP_CIPHER_CTX* ctx = context();
-  const bool inPlace = c.out.data == nullptr;
-  uint8_t* out = inPlace ? nullptr : c.out.data + c.offset;
+  uint8_t* out = c.out.data + c.offset;
   int n = 0;
   size_t o = 0;
   bool ok = ctx != nullptr &&
@@ -118,8 +113,7 @@ bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
     if (c.parts[i].len == 0) continue;
     // A part may be exactly in place (same memory as its output); overlapping `out` elsewhere
     // is the caller's error (the session never passes one).
-    uint8_t* to = inPlace ? c.parts[i].data : out + o;
-    ok = EVP_CipherUpdate(ctx, to, &n, c.parts[i].data, static_cast<int>(c.parts[i].len)) == 1;
+    ok = EVP_CipherUpdate(ctx, out + o, &n, c.parts[i].data, static_cast<int>(c.parts[i].len)) == 1;
     // ChaCha20-Poly1305 is a stream cipher in OpenSSL: every update writes all it is given.
     if (ok && static_cast<size_t>(n) != c.parts[i].len) ok = false;
     o += static_cast<size_t>(n);
@@ -131,25 +125,11 @@ bool crypt(const Call& c, bool encrypt, const uint8_t* tag) {
   }
   uint8_t t[kTag];
   memcpy(t, tag, kTag);
-  // Every update wrote all it was given: the final writes nothing (in place, it has no `out`).
-  uint8_t none[kTag];
   if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, t) == 1;
-  if (ok) ok = EVP_CipherFinal_ex(ctx, inPlace ? none : out + o, &n) == 1;
+  if (ok) ok = EVP_CipherFinal_ex(ctx, out + o, &n) == 1;
   // A forged message leaves no plaintext behind.
-  if (!ok && inPlace)
-    for (uint32_t i = 0; i < c.count; i++) memset(c.parts[i].data, 0, c.parts[i].len);
-  else if (!ok)
-    memset(out, 0, c.total);
+  if (!ok) memset(out, 0, c.total);
   return ok;
-}
-
-// The tag argument of an open call, then the decryption: a JS boolean (false if forged).
-napi_value openWithTag(napi_env env, const Call& c, napi_value tagArg) {
-  Span tag;
-  if (!getBytes(env, tagArg, &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
-  napi_value result;
-  napi_get_boolean(env, crypt(c, false, tag.data), &result);
-  return result;
 }
 
 // seal(key, nonce, ad, parts, out, offset): writes ct ‖ tag at out[offset]; returns its length.
@@ -174,28 +154,19 @@ napi_value Open(napi_env env, napi_callback_info info) {
   if (argc < 7) return fail(env, "open takes 7 arguments");
   Call c;
   if (const char* err = readCall(env, argv, 0, &c)) return fail(env, err);
-  return openWithTag(env, c, argv[6]);
-}
-
-// openInPlace(key, nonce, ad, pieces, tag): each piece becomes its plaintext; false if forged
-// (every piece is then zeroed).
-napi_value OpenInPlace(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return fail(env, "openInPlace takes 5 arguments");
-  Call c;
-  if (const char* err = readInput(env, argv, &c)) return fail(env, err);
-  return openWithTag(env, c, argv[4]);
+  Span tag;
+  if (!getBytes(env, argv[6], &tag) || tag.len != kTag) return fail(env, "the tag must be 16 bytes");
+  napi_value result;
+  napi_get_boolean(env, crypt(c, false, tag.data), &result);
+  return result;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"seal", nullptr, Seal, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"open", nullptr, Open, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"openInPlace", nullptr, OpenInPlace, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 2, props);
   return exports;
 }
 

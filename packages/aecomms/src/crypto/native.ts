@@ -3,7 +3,7 @@
 // a 64 KiB message costs no allocation and no cipher object. Optional: when the build failed (no
 // compiler) or `DETR_NATIVE_AEAD=0` is set, the providers use node:crypto as before.
 import { createRequire } from 'node:module';
-import { openByCopy, totalLength } from './provider.js';
+import { totalLength } from './provider.js';
 
 /** The addon's functions. Each throws a TypeError for malformed arguments. */
 export interface NativeAead {
@@ -31,17 +31,6 @@ export interface NativeAead {
     pieces: readonly Uint8Array[],
     out: Uint8Array,
     offset: number,
-    tag: Uint8Array,
-  ): boolean;
-  /**
-   * Opens the ciphertext `pieces` (at most 64) in place: each piece becomes its plaintext. False,
-   * with every piece zeroed, when `tag` does not verify.
-   */
-  openInPlace(
-    key: Uint8Array,
-    nonce: Uint8Array,
-    ad: Uint8Array | null,
-    pieces: readonly Uint8Array[],
     tag: Uint8Array,
   ): boolean;
 }
@@ -139,18 +128,5 @@ export class NativeChaChaPoly {
     return this.native.open(this.key, nonce, ad ?? null, fewParts(pieces), out, 0, tag)
       ? out
       : null;
-  }
-
-  openInPlace(
-    nonce: Uint8Array,
-    ad: Uint8Array | undefined,
-    pieces: readonly Uint8Array[],
-    tag: Uint8Array,
-  ): boolean {
-    if (tag.length !== 16) return false;
-    if (pieces.length <= NATIVE_MAX_PARTS) {
-      return this.native.openInPlace(this.key, nonce, ad ?? null, pieces, tag);
-    }
-    return openByCopy(this, nonce, ad, pieces, tag);
   }
 }

@@ -66,17 +66,6 @@ export interface Aead {
     pieces: readonly Uint8Array[],
     tag: Uint8Array,
   ): Uint8Array | null;
-  /**
-   * Optional fast path: like {@link open}, but each piece becomes its own plaintext (no buffer is
-   * allocated). False when authentication fails; the pieces then hold no plaintext. Without it,
-   * callers open and copy back.
-   */
-  openInPlace?(
-    nonce: Uint8Array,
-    ad: Uint8Array | undefined,
-    pieces: readonly Uint8Array[],
-    tag: Uint8Array,
-  ): boolean;
 }
 
 /** scrypt cost parameters. */
@@ -176,25 +165,4 @@ export function totalLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (let i = 0; i < parts.length; i++) n += (parts[i] as Uint8Array).length;
   return n;
-}
-
-/**
- * @internal {@link Aead.openInPlace} for an AEAD without it (or past what its in-place call
- * takes): opens into a new buffer, then copies the plaintext back over the pieces.
- */
-export function openByCopy(
-  aead: Aead,
-  nonce: Uint8Array,
-  ad: Uint8Array | undefined,
-  pieces: readonly Uint8Array[],
-  tag: Uint8Array,
-): boolean {
-  const plaintext = aead.open(nonce, ad, pieces, tag);
-  if (plaintext === null) return false;
-  let o = 0;
-  for (const p of pieces) {
-    p.set(plaintext.subarray(o, o + p.length));
-    o += p.length;
-  }
-  return true;
 }

@@ -24,7 +24,6 @@ import { nativeAead } from './native.js';
 import { nodeChaChaPoly, nodeCryptoProvider } from './node.js';
 import {
   assertBytes,
-  openByCopy,
   isAllZero,
   totalLength,
   type Aead,
@@ -265,22 +264,6 @@ class SodiumAead implements Aead {
     }
     if (!this.decrypt(out, ct, tag, ad, nonce)) return null;
     return n === 0 ? EMPTY : out;
-  }
-
-  openInPlace(
-    nonce: Uint8Array,
-    ad: Uint8Array | undefined,
-    pieces: readonly Uint8Array[],
-    tag: Uint8Array,
-  ): boolean {
-    if (tag.length !== TAG_BYTES) return false;
-    const n = totalLength(pieces);
-    const large = n > LIBSODIUM_MAX_BYTES ? this.node : undefined;
-    if (large?.openInPlace !== undefined) return large.openInPlace(nonce, ad, pieces, tag);
-    if (large !== undefined || pieces.length !== 1) return openByCopy(this, nonce, ad, pieces, tag);
-    // One piece: libsodium decrypts it in place (and writes nothing when the tag fails).
-    const ct = pieces[0] as Uint8Array;
-    return this.decrypt(ct, ct, tag, ad, nonce);
   }
 
   /** libsodium's detached decryption of `ct` into `out` (may be the same); false if forged. */

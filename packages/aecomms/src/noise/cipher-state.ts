@@ -5,7 +5,7 @@
 // is exact only to 2^53). Nonce 2^64 − 1 is reserved by the spec: using it throws
 // NonceExhaustedError. The ChaChaPoly nonce is 32 zero bits followed by the little-endian
 // counter (spec section 12.3).
-import { openByCopy, type Aead, type CryptoProvider } from '../crypto/provider.js';
+import type { Aead, CryptoProvider } from '../crypto/provider.js';
 import { DecryptError, NonceExhaustedError } from '../errors.js';
 
 /** Authentication tag length of ChaChaPoly. */
@@ -134,26 +134,6 @@ export class CipherState {
     if (plaintext === null) return null;
     this.advance();
     return plaintext;
-  }
-
-  /**
-   * DecryptWithAd of the ciphertext `pieces` in place: on success each piece holds its plaintext
-   * and true is returned; false on authentication failure (the nonce is not advanced). Providers
-   * without an in-place open decrypt and copy back.
-   *
-   * @throws {NonceExhaustedError} when the nonce space is used up
-   */
-  decryptInPlace(ad: Uint8Array, pieces: readonly Uint8Array[], tag: Uint8Array): boolean {
-    const aead = this.aead;
-    if (aead === undefined) throw new Error('decryptInPlace needs a key');
-    const nonce = this.currentNonce();
-    const ok =
-      aead.openInPlace !== undefined
-        ? aead.openInPlace(nonce, ad, pieces, tag)
-        : openByCopy(aead, nonce, ad, pieces, tag);
-    if (!ok) return false;
-    this.advance();
-    return true;
   }
 
   /** EncryptWithAd(ad, plaintext) as one contiguous ciphertext. */

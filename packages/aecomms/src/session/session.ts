@@ -106,19 +106,6 @@ export interface SecureSession {
    * `open` delivers are always memory of their own.
    */
   detachPartialFrame(): void;
-  /**
-   * Like {@link open}, but decrypts in place, in the received chunks themselves: each plaintext is
-   * given as the views of the chunks it arrived in (one, or more when its frame spanned chunks),
-   * and no buffer is allocated. The chunks must be memory the caller hands over for good (a
-   * kernel socket's read buffers): they are overwritten, and the views stay valid. Do not mix
-   * with {@link open} on one session.
-   *
-   * @throws {DecryptError} for a frame that fails authentication (the session closes; the pieces
-   *   of that frame are zeroed)
-   * @throws {MalformedFrameError} for a length below the tag size (the session closes)
-   * @throws {ClosedError} after the session closed
-   */
-  openInPlace(chunk: Uint8Array, onMessage: (pieces: readonly Uint8Array[]) => void): void;
   /** True while a partial frame is buffered (the stream must not end here). */
   readonly pendingPartialFrame: boolean;
   /**
@@ -290,14 +277,6 @@ class Session implements SecureSession {
     return frame.length === 1 ? (frame[0] as Buffer) : Buffer.concat(frame);
   }
 
-  open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void {
-    this.consume(chunk, onMessage, undefined);
-  }
-
-  openInPlace(chunk: Uint8Array, onMessage: (pieces: readonly Uint8Array[]) => void): void {
-    this.consume(chunk, undefined, onMessage);
-  }
-
   detachPartialFrame(): void {
     const pieces = this.ctPieces;
     if (pieces.length === 0) return;
@@ -320,12 +299,7 @@ class Session implements SecureSession {
     pieces.push(buf.subarray(0, fill));
   }
 
-  /** Splits `chunk` into frames; each whole frame is opened into a new buffer or in place. */
-  private consume(
-    chunk: Uint8Array,
-    onMessage: ((plaintext: Uint8Array) => void) | undefined,
-    onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined,
-  ): void {
+  open(chunk: Uint8Array, onMessage: (plaintext: Uint8Array) => void): void {
     if (this.isClosed) throw new ClosedError('The secure session is closed');
     let o = 0;
     const len = chunk.length;
@@ -356,7 +330,6 @@ class Session implements SecureSession {
             [chunk.subarray(o, ctEnd)],
             chunk.subarray(ctEnd, ctEnd + TAG_BYTES),
             onMessage,
-            onPieces,
           );
           o = ctEnd + TAG_BYTES;
           continue;
@@ -378,41 +351,33 @@ class Session implements SecureSession {
       o += takeTag;
       if (this.tagFill < TAG_BYTES) return;
       const pieces = this.ctPieces.splice(0, this.ctPieces.length);
-      this.deliver(pieces, tag, onMessage, onPieces);
+      this.deliver(pieces, tag, onMessage);
     }
   }
 
   private deliver(
     pieces: Uint8Array[],
     tag: Uint8Array,
-    onMessage: ((plaintext: Uint8Array) => void) | undefined,
-    onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined,
+    onMessage: (plaintext: Uint8Array) => void,
   ): void {
     this.frameLength = -1;
     this.partial = undefined;
-    let plaintext: Uint8Array | null = null;
-    let ok: boolean;
+    let plaintext: Uint8Array | null;
     try {
-      if (onPieces !== undefined) {
-        ok = this.receive.decryptInPlace(EMPTY, pieces, tag);
-      } else {
-        plaintext = this.receive.decryptPieces(EMPTY, pieces, tag);
-        ok = plaintext !== null;
-      }
+      plaintext = this.receive.decryptPieces(EMPTY, pieces, tag);
     } catch (err) {
       if (err instanceof NonceExhaustedError) this.fail(err);
       throw err;
     }
-    if (!ok) this.fail(new DecryptError());
+    if (plaintext === null) this.fail(new DecryptError());
     this.counters.messagesReceived++;
-    this.counters.bytesOpened += plaintext === null ? totalLength(pieces) : plaintext.length;
+    this.counters.bytesOpened += plaintext.length;
     if (this.rekeyEvery > 0 && ++this.sinceReceiveRekey >= this.rekeyEvery) {
       this.sinceReceiveRekey = 0;
       this.receive.rekey();
       this.counters.rekeys++;
     }
-    if (onPieces !== undefined) onPieces(pieces);
-    else onMessage?.(plaintext as Uint8Array);
+    onMessage(plaintext);
   }
 
   end(): void {

@@ -387,10 +387,6 @@ export class MuxConnection
     this.inbound.push(plaintext);
   }
 
-  onMessagePieces(pieces: readonly Uint8Array[]): void {
-    this.inbound.pushPieces(pieces);
-  }
-
   onDrain(): void {
     this.outbox.drained();
   }

@@ -18,7 +18,6 @@ import {
 } from '@detr/protocol';
 import { CheckedDecoder, type FrameRules } from '../frames.js';
 import type { MuxConnection } from './connection.js';
-import { crossingDataFrame } from './crossing.js';
 import { BASE_WINDOW_BYTES } from './options.js';
 
 /** The frame types a mux connection accepts; any other type is a protocol violation. */
@@ -83,72 +82,17 @@ function frameRules(version: number, maxMessageBytes: number): FrameRules {
 export class InboundFrames {
   private readonly conn: MuxConnection;
   private readonly decoder: CheckedDecoder;
-  private readonly rules: FrameRules;
-  /** Payload bytes still to come of a MuxData frame passed through piece by piece. */
-  private passLeft = 0;
-  /** The stream of that frame. */
-  private passStream = 0;
 
   constructor(conn: MuxConnection, version: number, maxMessageBytes: number) {
     this.conn = conn;
-    this.rules = frameRules(version, maxMessageBytes);
-    this.decoder = new CheckedDecoder(this.rules);
+    this.decoder = new CheckedDecoder(frameRules(version, maxMessageBytes));
   }
 
   /** Handles one decrypted message. Never throws. */
   push(plaintext: Uint8Array): void {
     if (this.conn.isClosed()) return;
-    this.piece(plaintext, false);
-  }
-
-  /**
-   * Handles one decrypted message given as pieces (opened in place where it arrived). A MuxData
-   * frame running from one piece into the next reaches its stream as views of both, never copied
-   * together. Never throws.
-   */
-  pushPieces(pieces: readonly Uint8Array[]): void {
-    const last = pieces.length - 1;
-    for (let i = 0; i <= last; i++) {
-      if (this.conn.isClosed()) return;
-      this.piece(pieces[i] as Uint8Array, i < last);
-    }
-  }
-
-  /** Bytes of a message; `more` when the message goes on in another piece. */
-  private piece(bytes: Uint8Array, more: boolean): void {
-    const conn = this.conn;
-    conn.bytesReceived += bytes.length;
-    let p = bytes;
-    if (this.passLeft > 0) {
-      p = this.pass(p);
-      if (p.length === 0) return;
-    }
-    if (more && this.decoder.idle) {
-      const rules = this.rules;
-      const c = crossingDataFrame(p, rules.versions[0] as number, rules.maxFrameBytes);
-      if (c !== undefined) {
-        if (c.frameStart > 0) this.decode(p.subarray(0, c.frameStart));
-        if (conn.isClosed()) return;
-        conn.frameReceived();
-        this.passStream = c.streamId;
-        this.passLeft = c.payloadBytes;
-        this.pass(p.subarray(c.payloadStart));
-        return;
-      }
-    }
-    this.decode(p);
-  }
-
-  /** Hands the next bytes of a passed-through payload to its stream; returns what follows it. */
-  private pass(p: Uint8Array): Uint8Array {
-    const take = Math.min(this.passLeft, p.length);
-    this.passLeft -= take;
-    try {
-      this.data(this.passStream, take === p.length ? p : p.subarray(0, take));
-    } catch (err) {
-      this.failed(err);
-    }
-    return p.subarray(take);
+    this.conn.bytesReceived += plaintext.length;
+    this.decode(plaintext);
   }
 
   /** Runs bytes through the frame decoder and handles every frame they complete. */

@@ -51,9 +51,10 @@ export interface NoisePipeOptions {
   endTimeoutMs: number;
   /**
    * The socket is a kernel socket (`net.Socket`): it has copied what it was written when a
-   * write's callback runs, and each chunk it reads is memory of its own. The pipe then seals into
-   * a reused buffer (slab.ts) and opens messages in place in the chunks read. Leave it unset for
-   * an in-process duplex, which hands the written buffers themselves to the reader.
+   * write's callback runs, and Node lets it read into a buffer of ours. The pipe then seals into a
+   * reused buffer (slab.ts) and reads into the process's shared read buffer (read-buffer.ts).
+   * Leave it unset for an in-process duplex, which hands the written buffers themselves to the
+   * reader.
    */
   kernelSocket?: boolean;
 }
@@ -62,8 +63,6 @@ class NoisePipe implements MessagePipe {
   readonly maxMessageBytes: number;
   private handlers: PipeHandlers | undefined;
   private onMessage: (plaintext: Uint8Array) => void = ignore;
-  /** Set when messages are opened in place: then delivered as pieces through this. */
-  private onPieces: ((pieces: readonly Uint8Array[]) => void) | undefined;
   private done = false;
   private endTimer: Timer | undefined;
 
@@ -101,12 +100,8 @@ class NoisePipe implements MessagePipe {
     // Drop the reference: a leftover is often a view of a whole socket read buffer.
     this.options.leftover = undefined;
     // A kernel socket reads into the process's shared buffer (read-buffer.ts); where Node lacks
-    // the hooks for that, it opens messages in place in Node's own read buffers.
-    const kernel = this.options.kernelSocket === true;
-    const shared = kernel && canReadIntoSharedBuffer(socket as Socket);
-    if (kernel && !shared && handlers.onMessagePieces !== undefined) {
-      this.onPieces = handlers.onMessagePieces.bind(handlers);
-    }
+    // the hooks for that, into buffers of Node's, as any duplex.
+    const shared = this.options.kernelSocket === true && canReadIntoSharedBuffer(socket as Socket);
     const receive = shared ? this.receiveShared.bind(this) : this.receive.bind(this);
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
     if (shared) readIntoSharedBuffer(socket as Socket, receive);
@@ -128,9 +123,7 @@ class NoisePipe implements MessagePipe {
   private receive(chunk: Uint8Array): void {
     if (this.done) return;
     try {
-      const onPieces = this.onPieces;
-      if (onPieces !== undefined) this.session.openInPlace(chunk, onPieces);
-      else this.session.open(chunk, this.onMessage);
+      this.session.open(chunk, this.onMessage);
     } catch (err) {
       this.failed(err);
     }

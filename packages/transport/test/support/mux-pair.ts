@@ -28,8 +28,6 @@ export function muxPair(
     maxMessageBytes?: number;
     highWaterMark?: number;
     record?: boolean;
-    /** Messages arrive in these pieces (see createPlainPipePair). */
-    split?: (message: Uint8Array) => Uint8Array[];
     /** No multiplexer on the dialer's side: its pipe is driven by the test (hostile input). */
     rawDialer?: boolean;
   } = {},

@@ -15,16 +15,7 @@ export interface PlainPipe extends MessagePipe {
 }
 
 export function createPlainPipePair(
-  options: {
-    maxMessageBytes?: number;
-    highWaterMark?: number;
-    record?: boolean;
-    /**
-     * Delivers every message as these pieces through `onMessagePieces` (as a pipe opening in
-     * place in its socket reads would), e.g. cut at random points.
-     */
-    split?: (message: Uint8Array) => Uint8Array[];
-  } = {},
+  options: { maxMessageBytes?: number; highWaterMark?: number; record?: boolean } = {},
 ): [PlainPipe, PlainPipe] {
   const max = options.maxMessageBytes ?? 65_519;
   const hwm = options.highWaterMark ?? 1024 * 1024;
@@ -105,9 +96,7 @@ export function createPlainPipePair(
       receive(m: Uint8Array) {
         if (destroyed) return;
         if (handlers === undefined) queue.push(m);
-        else if (options.split !== undefined && handlers.onMessagePieces !== undefined) {
-          handlers.onMessagePieces(options.split(m));
-        } else handlers.onMessage(m);
+        else handlers.onMessage(m);
       },
       remoteEnded() {
         if (destroyed) return;
