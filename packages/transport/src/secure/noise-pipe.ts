@@ -104,8 +104,8 @@ class NoisePipe implements MessagePipe {
     const shared = this.options.kernelSocket === true && canReadIntoSharedBuffer(socket as Socket);
     const receive = shared ? this.receiveShared.bind(this) : this.receive.bind(this);
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
-    if (shared) readIntoSharedBuffer(socket as Socket, receive);
-    else socket.on('data', receive);
+    // (After a hostile leftover the socket is destroyed: nothing more to read either way.)
+    if (!shared || !readIntoSharedBuffer(socket as Socket, receive)) socket.on('data', receive);
     socket.resume();
   }
 

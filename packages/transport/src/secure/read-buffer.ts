@@ -62,23 +62,21 @@ export function canReadIntoSharedBuffer(socket: Socket): boolean {
  * Switches `socket` to reading into the shared buffer, calling `onRead` with each read (a view of
  * the shared buffer, valid only until `onRead` returns). Bytes the socket had already read and
  * buffered are passed to `onRead` first. From then on the socket emits no 'data' events ('end',
- * 'error' and 'close' as before). Only when {@link canReadIntoSharedBuffer}.
- *
- * @throws {Error} when it cannot
+ * 'error' and 'close' as before). Returns false, changing nothing, when it cannot (see
+ * {@link canReadIntoSharedBuffer}; also when `onRead` destroyed the socket meanwhile).
  */
-export function readIntoSharedBuffer(socket: Socket, onRead: (chunk: Buffer) => void): void {
-  const handle = handleOf(socket);
-  const fields = userBufferFields(socket);
-  if (socket.destroyed || handle === undefined || fields === undefined) {
-    throw new Error('this socket cannot read into the shared buffer');
-  }
+export function readIntoSharedBuffer(socket: Socket, onRead: (chunk: Buffer) => void): boolean {
+  if (!canReadIntoSharedBuffer(socket)) return false;
   for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) {
     onRead(c);
   }
-  if (socket.destroyed) return;
+  const handle = handleOf(socket);
+  const fields = userBufferFields(socket);
+  if (socket.destroyed || handle === undefined || fields === undefined) return false;
   const buf = (shared ??= Buffer.allocUnsafeSlow(SHARED_READ_BYTES));
   const f = socket as unknown as Record<symbol, unknown>;
   f[fields.buffer] = buf;
   f[fields.callback] = (n: number, b: Buffer): void => onRead(b.subarray(0, n));
   handle.useUserBuffer(buf);
+  return true;
 }
