@@ -22,7 +22,7 @@ import {
 } from '@detr/transport';
 import type { Benchmark, BenchContext } from '../lib/harness.js';
 import { best } from './transport.js';
-import { bulkThroughput } from '../lib/patterns.js';
+import { bulkThroughput, rotatedRounds } from '../lib/patterns.js';
 import {
   byteCounter,
   byteWaiter,
@@ -293,7 +293,7 @@ const bench: Benchmark = {
   async run(ctx) {
     const z: Sizes = ctx.quick
       ? { bulkBytes: 32 * 1024 * 1024, rtts: 1000, connects: 30, idle: 50, rounds: 1 }
-      : { bulkBytes: 128 * 1024 * 1024, rtts: 5000, connects: 100, idle: 500, rounds: 3 };
+      : { bulkBytes: 128 * 1024 * 1024, rtts: 5000, connects: 100, idle: 500, rounds: 5 };
     ctx.note(
       `loopback, one process; best of ${z.rounds} rounds of: bulk ${z.bulkBytes >> 20} MiB, ` +
         `${z.rtts} round trips, ${z.connects} connects; ${z.idle} idle connections (RSS in child processes)`,
@@ -303,12 +303,12 @@ const bench: Benchmark = {
       detr: await inChild(me, 'rssDetrQuic', z.idle),
       raw: await inChild(me, 'rssRawQuic', z.idle),
     };
-    const runs: Record<'d' | 'r' | 'l', Figures[]> = { d: [], r: [], l: [] };
-    for (let round = 0; round < z.rounds; round++) {
-      runs.d.push(await detrQuic(z));
-      runs.r.push(await raw(z));
-      runs.l.push(await libp2pQuic(z));
-    }
+    // Each implementation once per round, in a rotating order (see rotatedRounds).
+    const runs = await rotatedRounds(z.rounds, {
+      d: () => detrQuic(z),
+      r: () => raw(z),
+      l: () => libp2pQuic(z),
+    });
     const [d, r, l] = [best(runs.d), best(runs.r), best(runs.l)];
     print(ctx, 'transport.quic.detr', d, rss.detr);
     print(ctx, 'transport.quic.raw', r, rss.raw);

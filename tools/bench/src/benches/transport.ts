@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAddress } from '@detr/interface';
 import { createTcpTransport } from '@detr/transport';
 import type { Benchmark, BenchContext } from '../lib/harness.js';
-import { bulkThroughput } from '../lib/patterns.js';
+import { bulkThroughput, rotatedRounds } from '../lib/patterns.js';
 import { closeServer, connectLoopback, listenLoopback } from '../lib/tcp.js';
 import {
   byteCounter,
@@ -440,15 +440,15 @@ const bench: Benchmark = {
       secret: await inChild(me, 'rssSecret', z.idle),
       libp2p: await inChild(me, 'rssLibp2p', z.idle),
     };
-    // Rounds, each implementation once per round, best figure kept: on a shared machine a
-    // neighbour's burst then hurts one round of one implementation, not the comparison.
-    const runs: Record<'d' | 'r' | 's' | 'l', SpeedFigures[]> = { d: [], r: [], s: [], l: [] };
-    for (let round = 0; round < z.rounds; round++) {
-      runs.d.push(await detrTcp(z));
-      runs.r.push(await raw(z));
-      runs.s.push(await secret(z));
-      runs.l.push(await libp2p(z));
-    }
+    // Rounds, each implementation once per round in a rotating order, best figure kept: on a
+    // shared machine a neighbour's burst then hurts one round of one implementation, not the
+    // comparison.
+    const runs = await rotatedRounds(z.rounds, {
+      d: () => detrTcp(z),
+      r: () => raw(z),
+      s: () => secret(z),
+      l: () => libp2p(z),
+    });
     const [d, r, s, l] = [best(runs.d), best(runs.r), best(runs.s), best(runs.l)];
     const connect = await interleavedConnects(z.connects, z.rounds > 1 ? 10 : 2);
     d.connectP50 = connect.d;

@@ -45,3 +45,24 @@ export async function roundTrips(
   }
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
+
+/**
+ * Runs every implementation `rounds` times, one round after another, and returns each one's
+ * results. Round r starts at the r-th implementation (the order rotates), so none always runs
+ * right after the same neighbour: a heavy implementation's leftover work (GC, closing sockets)
+ * then weighs on each of the others in turn, not always on the one that follows it.
+ */
+export async function rotatedRounds<K extends string, T>(
+  rounds: number,
+  impls: Record<K, () => Promise<T>>,
+): Promise<Record<K, T[]>> {
+  const keys = Object.keys(impls) as K[];
+  const runs = Object.fromEntries(keys.map((k) => [k, [] as T[]])) as unknown as Record<K, T[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[(i + round) % keys.length] as K;
+      runs[k].push(await impls[k]());
+    }
+  }
+  return runs;
+}
