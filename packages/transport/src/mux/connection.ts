@@ -20,7 +20,6 @@ import {
   AbortError,
   ClosedError,
   ProtocolViolationError,
-  StreamLimitError,
   TimeoutError,
   throwIfAborted,
 } from '@detr/interface';
@@ -34,6 +33,7 @@ import { InboundFrames, stacklessError } from './inbound.js';
 import { BASE_WINDOW_BYTES, type MuxSettings } from './options.js';
 import { Outbox, type MuxCounters, type OutboxOwner } from './outbox.js';
 import { MuxStream, type StreamOwner } from './stream.js';
+import { StreamTable } from './stream-table.js';
 import { isThenable } from '../util.js';
 
 /** Injected dependencies of a multiplexed connection. */
@@ -58,7 +58,6 @@ export interface MuxConnectionInfo {
 
 /** Readable/writable high-water mark of each stream. */
 const STREAM_HWM = 64 * 1024;
-const EMPTY_STREAMS: ReadonlyMap<number, MuxStream> = new Map();
 
 export class MuxConnection
   implements Connection, StreamOwner, DeadlineOwner, OutboxOwner, FlowOwner, PipeHandlers
@@ -71,11 +70,9 @@ export class MuxConnection
   readonly transport: string;
   status: ConnectionStatus = 'open';
   private logger: Logger | undefined;
-  /** Open streams by id; created with the first stream (an idle connection holds no Map). */
-  private byId: Map<number, MuxStream> | undefined;
+  /** Open streams, the ids in use and the stream limits. */
+  readonly table: StreamTable;
   bytesReceived = 0;
-  /** Highest id the remote opened so far. */
-  lastRemoteId = 0;
 
   private readonly c: MuxComponents;
   private readonly settings: MuxSettings;
@@ -84,13 +81,6 @@ export class MuxConnection
   private readonly timers: Deadlines;
   private readonly inbound: InboundFrames;
   private readonly flow: Flow;
-  /** Next id we open (odd when we dialed, even when we accepted). */
-  private nextLocalId: number;
-  private outBidi = 0;
-  private outUni = 0;
-  private inBidi = 0;
-  private inUni = 0;
-  private streamsOpened = 0;
   /** Receive-window growth of all open streams beyond their initial windows. */
   private idleTimeoutMs: number;
   /** We sent a GoAway: no new inbound stream. */
@@ -118,7 +108,7 @@ export class MuxConnection
     this.version = info.version;
     this.settings = settings;
     this.idleTimeoutMs = settings.idleTimeoutMs;
-    this.nextLocalId = info.direction === 'outbound' ? 1 : 2;
+    this.table = new StreamTable(info.direction === 'outbound', settings);
     this.outbox = new Outbox(
       this,
       components.pipe,
@@ -147,7 +137,7 @@ export class MuxConnection
 
   /** Open streams by id (empty before the first stream). */
   get open(): ReadonlyMap<number, MuxStream> {
-    return this.byId ?? EMPTY_STREAMS;
+    return this.table.open;
   }
 
   /** Starts reading, keepalive and the idle timer. */
@@ -188,14 +178,14 @@ export class MuxConnection
   }
 
   streams(): readonly Stream[] {
-    return this.byId === undefined ? [] : [...this.byId.values()];
+    return [...this.table.open.values()];
   }
 
   stats(): ConnectionStats {
     return {
       bytesSent: this.outbox.bytesSent,
       bytesReceived: this.bytesReceived,
-      streamsOpened: this.streamsOpened,
+      streamsOpened: this.table.opened,
       rttMs: this.timers.rttMs,
     };
   }
@@ -251,15 +241,8 @@ export class MuxConnection
   }
 
   destroyed(stream: MuxStream): void {
-    const byId = this.byId;
-    if (byId === undefined || byId.get(stream.id) !== stream) return;
-    byId.delete(stream.id);
+    if (!this.table.remove(stream)) return;
     this.flow.released(stream);
-    if (this.isLocalId(stream.id)) {
-      if (stream.unidirectional) this.outUni--;
-      else this.outBidi--;
-    } else if (stream.unidirectional) this.inUni--;
-    else this.inBidi--;
     if (!(stream.sendDone && stream.recvDone) && !stream.resetByRemote) {
       // Lazy: nothing waits for it; it rides with the next write (or goes with an abort).
       if (this.status !== 'closed') {
@@ -273,7 +256,7 @@ export class MuxConnection
         );
       }
     }
-    if (byId.size > 0) return;
+    if (this.table.open.size > 0) return;
     this.armIdle();
     this.releaseCloseWaiters();
     if (this.goAwayReceived && this.status === 'open') void this.close();
@@ -283,16 +266,6 @@ export class MuxConnection
 
   isClosed(): boolean {
     return this.status === 'closed';
-  }
-
-  /** True when `id` was opened by us (its parity is ours). */
-  isLocalId(id: number): boolean {
-    return (id & 1) === (this.direction === 'outbound' ? 1 : 0);
-  }
-
-  /** True when `id` belongs to a stream that existed once (frames for it may still be in flight). */
-  isPastId(id: number): boolean {
-    return this.isLocalId(id) ? id < this.nextLocalId : id <= this.lastRemoteId;
   }
 
   /** Counts a frame received (for the test counters). */
@@ -314,10 +287,7 @@ export class MuxConnection
 
   /** Takes a stream the remote opened (its id already checked): refuse it, or run its handler. */
   acceptStream(id: number, protocol: string, uni: boolean, remoteWindow: number): void {
-    const full = uni
-      ? this.inUni >= this.settings.maxUnidirectionalStreams
-      : this.inBidi >= this.settings.maxBidirectionalStreams;
-    if (this.goAwaySent || this.status !== 'open' || full) {
+    if (this.goAwaySent || this.status !== 'open' || !this.table.canAccept(uni)) {
       this.sendReset(id, MuxErrorCode.MUX_ERROR_REFUSED);
       return;
     }
@@ -337,8 +307,6 @@ export class MuxConnection
       window,
       STREAM_HWM,
     );
-    if (uni) this.inUni++;
-    else this.inBidi++;
     if (window > BASE_WINDOW_BYTES) {
       // The opener assumes the base window until we say more.
       this.control(MessageType.MuxWindowUpdate, {
@@ -451,7 +419,7 @@ export class MuxConnection
     this.outbox.last(
       encodeFrame(
         MessageType.MuxGoAway,
-        { lastStreamId: this.lastRemoteId, code: MuxErrorCode.MUX_ERROR_PROTOCOL },
+        { lastStreamId: this.table.lastRemoteId, code: MuxErrorCode.MUX_ERROR_PROTOCOL },
         { version: this.version },
       ),
     );
@@ -467,14 +435,7 @@ export class MuxConnection
       throw new ClosedError('The connection is closing');
     }
     const uni = options.unidirectional === true;
-    const limit = uni
-      ? this.settings.maxUnidirectionalStreams
-      : this.settings.maxBidirectionalStreams;
-    if ((uni ? this.outUni : this.outBidi) >= limit || this.nextLocalId > 0xffff_ffff) {
-      throw new StreamLimitError(limit);
-    }
-    const id = this.nextLocalId;
-    this.nextLocalId += 2;
+    const id = this.table.takeLocalId(uni);
     const window = this.settings.streamWindowBytes;
     this.control(MessageType.MuxOpen, {
       streamId: id,
@@ -492,8 +453,6 @@ export class MuxConnection
       window,
       STREAM_HWM,
     );
-    if (uni) this.outUni++;
-    else this.outBidi++;
     this.track(stream);
     return stream;
   }
@@ -503,15 +462,14 @@ export class MuxConnection
   }
 
   private track(stream: MuxStream): void {
-    (this.byId ??= new Map()).set(stream.id, stream);
-    this.streamsOpened++;
+    this.table.add(stream);
     this.timers.busy();
   }
 
   private handlerFailed(stream: MuxStream, err: unknown): void {
     this.log.debug({ err, protocol: stream.protocol }, 'stream handler failed');
     if (stream.destroyed) return;
-    if (this.byId?.get(stream.id) === stream && !(stream.sendDone && stream.recvDone)) {
+    if (this.table.open.get(stream.id) === stream && !(stream.sendDone && stream.recvDone)) {
       this.sendReset(stream.id, MuxErrorCode.MUX_ERROR_INTERNAL);
       stream.resetByRemote = true; // the reset is sent: no second one
     }
@@ -526,7 +484,7 @@ export class MuxConnection
   private async drainAndClose(signal: AbortSignal | undefined, code: MuxErrorCode): Promise<void> {
     if (this.status === 'open') this.status = 'closing';
     this.goAwaySent = true;
-    this.control(MessageType.MuxGoAway, { lastStreamId: this.lastRemoteId, code });
+    this.control(MessageType.MuxGoAway, { lastStreamId: this.table.lastRemoteId, code });
     if (this.open.size > 0) {
       const timeout =
         signal === undefined
@@ -571,15 +529,15 @@ export class MuxConnection
     this.readyWaiters = undefined;
     for (const w of waiters ?? []) w.reject(err ?? new ClosedError('The connection closed'));
     this.timers.stop();
-    const byId = this.byId;
+    const open = this.table.open;
     let streamErr = err;
-    if (byId !== undefined && byId.size > 0) {
+    if (open.size > 0) {
       streamErr ??= new ClosedError('The connection closed');
-      for (const s of [...byId.values()]) {
+      for (const s of [...open.values()]) {
         s.resetByRemote = true;
         s.destroy(streamErr);
       }
-      byId.clear();
+      this.table.clear();
     }
     this.outbox.close(streamErr);
     this.releaseCloseWaiters();

@@ -168,7 +168,7 @@ export class InboundFrames {
   /** The open stream `id`, undefined for a stream that ended; throws for one never opened. */
   private stream(id: number, what: string): ReturnType<MuxConnection['open']['get']> {
     const s = this.conn.open.get(id);
-    if (s === undefined && !this.conn.isPastId(id)) {
+    if (s === undefined && !this.conn.table.isPast(id)) {
       throw new ProtocolViolationError(`${what} for stream ${id}, which was never opened`);
     }
     return s;
@@ -194,13 +194,13 @@ export class InboundFrames {
 
   private open(id: number, protocol: string, uni: boolean, windowBytes: number): void {
     const conn = this.conn;
-    if (conn.isLocalId(id)) {
+    if (conn.table.isLocal(id)) {
       throw new ProtocolViolationError(`Remote opened stream ${id} with our parity`);
     }
-    if (id <= conn.lastRemoteId) {
+    if (id <= conn.table.lastRemoteId) {
       throw new ProtocolViolationError(`Stream id ${id} reused or out of order`);
     }
-    conn.lastRemoteId = id;
+    conn.table.lastRemoteId = id;
     conn.acceptStream(id, protocol, uni, Math.max(BASE_WINDOW_BYTES, windowBytes));
   }
 
