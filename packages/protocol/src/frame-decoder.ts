@@ -31,8 +31,6 @@ export interface FrameDecoder {
   end(): void;
   /** Bytes held for an incomplete frame (never more than `maxFrameBytes` + 5). */
   readonly bufferedBytes: number;
-  /** True between frames: nothing of the next frame, not even its length prefix, consumed. */
-  readonly atFrameBoundary: boolean;
 }
 
 class StreamDecoder implements FrameDecoder {
@@ -55,10 +53,6 @@ class StreamDecoder implements FrameDecoder {
     return this.lenBytes + this.filled;
   }
 
-  get atFrameBoundary(): boolean {
-    return this.lenBytes === 0 && this.need < 0;
-  }
-
   push(chunk: Uint8Array): Frame[] {
     if (this.failed !== undefined) throw this.failed;
     if (this.ended) throw new TypeError('push() after end()');
@@ -73,7 +67,7 @@ class StreamDecoder implements FrameDecoder {
   end(): void {
     if (this.failed !== undefined) throw this.failed;
     this.ended = true;
-    if (!this.atFrameBoundary) {
+    if (this.lenBytes > 0 || this.need >= 0) {
       throw this.fail(
         new TruncatedError(`stream ends inside a frame (${this.bufferedBytes} bytes buffered)`),
       );

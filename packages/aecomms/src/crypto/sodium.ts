@@ -262,18 +262,6 @@ class SodiumAead implements Aead {
       }
       ct = out;
     }
-    if (!this.decrypt(out, ct, tag, ad, nonce)) return null;
-    return n === 0 ? EMPTY : out;
-  }
-
-  /** libsodium's detached decryption of `ct` into `out` (may be the same); false if forged. */
-  private decrypt(
-    out: Uint8Array,
-    ct: Uint8Array,
-    tag: Uint8Array,
-    ad: Uint8Array | undefined,
-    nonce: Uint8Array,
-  ): boolean {
     try {
       this.s.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
         out,
@@ -285,9 +273,9 @@ class SodiumAead implements Aead {
         this.key,
       );
     } catch {
-      return false;
+      return null;
     }
-    return true;
+    return n === 0 ? EMPTY : out;
   }
 }
 

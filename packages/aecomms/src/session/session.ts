@@ -232,6 +232,37 @@ class Session implements SecureSession {
       }
       return bytes;
     }
+    this.sealFrame(list, n, out, offset);
+    return bytes;
+  }
+
+  seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[] {
+    const list = asList(parts);
+    const n = this.plaintextBytes(list);
+    if (this.send.canEncryptInto(n)) {
+      // One buffer for the whole frame: length, then ciphertext and tag written in place.
+      const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + n + TAG_BYTES);
+      this.sealFrame(list, n, frame, 0);
+      return [frame];
+    }
+    const out: Buffer[] = [];
+    try {
+      const pieces = this.send.encryptParts(EMPTY, list);
+      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+      header.writeUInt16BE(n + TAG_BYTES, 0);
+      out.push(header);
+      for (const p of pieces)
+        out.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    } catch (err) {
+      if (err instanceof NonceExhaustedError) this.fail(err);
+      throw err;
+    }
+    this.sealed(n);
+    return out;
+  }
+
+  /** Writes the frame of `list` (`n` plaintext bytes) into `out` at `offset`, encrypted in place. */
+  private sealFrame(list: readonly Uint8Array[], n: number, out: Uint8Array, offset: number): void {
     out[offset] = (n + TAG_BYTES) >>> 8;
     out[offset + 1] = (n + TAG_BYTES) & 0xff;
     try {
@@ -241,35 +272,6 @@ class Session implements SecureSession {
       throw err;
     }
     this.sealed(n);
-    return bytes;
-  }
-
-  seal(parts: Uint8Array | readonly Uint8Array[]): Buffer[] {
-    const list = asList(parts);
-    const n = this.plaintextBytes(list);
-    let out: Buffer[];
-    try {
-      if (this.send.canEncryptInto(n)) {
-        // One buffer for the whole frame: length, then ciphertext and tag written in place.
-        const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + n + TAG_BYTES);
-        frame[0] = (n + TAG_BYTES) >>> 8;
-        frame[1] = (n + TAG_BYTES) & 0xff;
-        this.send.encryptInto(EMPTY, list, frame, FRAME_HEADER_BYTES);
-        out = [frame];
-      } else {
-        const pieces = this.send.encryptParts(EMPTY, list);
-        const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-        header.writeUInt16BE(n + TAG_BYTES, 0);
-        out = [header];
-        for (const p of pieces)
-          out.push(Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-      }
-    } catch (err) {
-      if (err instanceof NonceExhaustedError) this.fail(err);
-      throw err;
-    }
-    this.sealed(n);
-    return out;
   }
 
   sealToBuffer(parts: Uint8Array | readonly Uint8Array[]): Buffer {

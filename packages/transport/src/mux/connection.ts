@@ -81,7 +81,6 @@ export class MuxConnection
   private readonly timers: Deadlines;
   private readonly inbound: InboundFrames;
   private readonly flow: Flow;
-  /** Receive-window growth of all open streams beyond their initial windows. */
   private idleTimeoutMs: number;
   /** We sent a GoAway: no new inbound stream. */
   private goAwaySent = false;

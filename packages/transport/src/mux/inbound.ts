@@ -90,17 +90,12 @@ export class InboundFrames {
 
   /** Handles one decrypted message. Never throws. */
   push(plaintext: Uint8Array): void {
-    if (this.conn.isClosed()) return;
-    this.conn.bytesReceived += plaintext.length;
-    this.decode(plaintext);
-  }
-
-  /** Runs bytes through the frame decoder and handles every frame they complete. */
-  private decode(bytes: Uint8Array): void {
     const conn = this.conn;
+    if (conn.isClosed()) return;
+    conn.bytesReceived += plaintext.length;
     let frames: Frame[];
     try {
-      frames = this.decoder.push(bytes);
+      frames = this.decoder.push(plaintext);
     } catch (err) {
       conn.violation('Malformed mux frame', 'invalid-message', err);
       return;
@@ -111,19 +106,14 @@ export class InboundFrames {
       try {
         this.frame(f);
       } catch (err) {
-        this.failed(err);
+        if (err instanceof ProtocolError)
+          conn.violation('Malformed mux frame', 'invalid-message', err);
+        else if (err instanceof ProtocolViolationError) conn.fail(err, 'protocol-violation');
+        else {
+          conn.log.error({ err }, 'mux: unexpected error handling a frame');
+          conn.fail(err instanceof Error ? err : new Error(String(err)));
+        }
       }
-    }
-  }
-
-  /** Closes the connection for what handling a frame threw. */
-  private failed(err: unknown): void {
-    const conn = this.conn;
-    if (err instanceof ProtocolError) conn.violation('Malformed mux frame', 'invalid-message', err);
-    else if (err instanceof ProtocolViolationError) conn.fail(err, 'protocol-violation');
-    else {
-      conn.log.error({ err }, 'mux: unexpected error handling a frame');
-      conn.fail(err instanceof Error ? err : new Error(String(err)));
     }
   }
 

@@ -64,6 +64,8 @@ class NoisePipe implements MessagePipe {
   private handlers: PipeHandlers | undefined;
   private onMessage: (plaintext: Uint8Array) => void = ignore;
   private done = false;
+  /** Reads land in the process's shared buffer (read-buffer.ts). */
+  private sharedReads = false;
   private endTimer: Timer | undefined;
 
   constructor(
@@ -101,29 +103,23 @@ class NoisePipe implements MessagePipe {
     this.options.leftover = undefined;
     // A kernel socket reads into the process's shared buffer (read-buffer.ts); where Node lacks
     // the hooks for that, into buffers of Node's, as any duplex.
-    const shared = this.options.kernelSocket === true && canReadIntoSharedBuffer(socket as Socket);
-    const receive = shared ? this.receiveShared.bind(this) : this.receive.bind(this);
+    this.sharedReads =
+      this.options.kernelSocket === true && canReadIntoSharedBuffer(socket as Socket);
+    const receive = this.receive.bind(this);
     if (leftover !== undefined && leftover.length > 0) receive(leftover);
     // (After a hostile leftover the socket is destroyed: nothing more to read either way.)
-    if (!shared || !readIntoSharedBuffer(socket as Socket, receive)) socket.on('data', receive);
-    socket.resume();
-  }
-
-  /** A read of the shared buffer: nothing may refer to it once this returns. */
-  private receiveShared(chunk: Uint8Array): void {
-    if (this.done) return;
-    try {
-      this.session.open(chunk, this.onMessage);
-      this.session.detachPartialFrame();
-    } catch (err) {
-      this.failed(err);
+    if (!this.sharedReads || !readIntoSharedBuffer(socket as Socket, receive)) {
+      socket.on('data', receive);
     }
+    socket.resume();
   }
 
   private receive(chunk: Uint8Array): void {
     if (this.done) return;
     try {
       this.session.open(chunk, this.onMessage);
+      // A read of the shared buffer: nothing may refer to it once this returns.
+      if (this.sharedReads) this.session.detachPartialFrame();
     } catch (err) {
       this.failed(err);
     }
