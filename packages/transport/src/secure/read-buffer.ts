@@ -66,13 +66,14 @@ export function canReadIntoSharedBuffer(socket: Socket): boolean {
  * {@link canReadIntoSharedBuffer}; also when `onRead` destroyed the socket meanwhile).
  */
 export function readIntoSharedBuffer(socket: Socket, onRead: (chunk: Buffer) => void): boolean {
-  if (!canReadIntoSharedBuffer(socket)) return false;
-  for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) {
-    onRead(c);
-  }
   const handle = handleOf(socket);
   const fields = userBufferFields(socket);
   if (socket.destroyed || handle === undefined || fields === undefined) return false;
+  for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) {
+    onRead(c);
+  }
+  // onRead may have failed the connection: a destroyed socket's handle is closed.
+  if (socket.destroyed) return false;
   const buf = (shared ??= Buffer.allocUnsafeSlow(SHARED_READ_BYTES));
   const f = socket as unknown as Record<symbol, unknown>;
   f[fields.buffer] = buf;
